@@ -28,6 +28,9 @@ class Labels {
   // Prometheus, where a label with an empty value is the same as no label.
   explicit Labels(std::vector<Label> labels);
   Labels(std::initializer_list<Label> labels) : Labels(std::vector<Label>(labels)) {}
+  // For decoders that already hold labels in order: skips the sort. REQUIRES: names strictly
+  // ascending and no empty values (checked in debug builds; violating it breaks lookups).
+  static Labels FromSorted(std::vector<Label> labels);
 
   const std::vector<Label>& items() const { return labels_; }
   size_t size() const { return labels_.size(); }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "labels/matcher.h"
 
 namespace xscaler::labels {
@@ -65,6 +67,28 @@ TEST(MatcherTest, BadRegexIsAnError) {
   auto m = Matcher::Create(MatchType::kRegexMatch, "a", "(");
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("invalid regular expression"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace xscaler::labels
+
+namespace xscaler::labels {
+namespace {
+
+TEST(LabelsTest, FromSortedEqualsSortingConstructor) {
+  Labels a = Labels::FromSorted({{"a", "1"}, {"b", "2"}});
+  Labels b({{"b", "2"}, {"a", "1"}});
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a.Hash(), b.Hash());
+}
+
+TEST(LabelsTest, HashSpreadsLongAndShortValues) {
+  std::set<uint64_t> seen;
+  for (int i = 0; i < 10000; ++i) {
+    seen.insert(Labels{{"__name__", "m"}, {"instance", "host-" + std::to_string(i) + ":9100"}}.Hash());
+  }
+  EXPECT_EQ(seen.size(), 10000u);
+  EXPECT_NE((Labels{{"a", "12345678x"}}).Hash(), (Labels{{"a", "12345678y"}}).Hash());
 }
 
 }  // namespace

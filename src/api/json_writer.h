@@ -1,0 +1,62 @@
+// A small, fast JSON writer for the Prometheus API envelope. It appends to one std::string and
+// tracks commas itself, so handlers write values in order without building a DOM. Formatting
+// follows Prometheus exactly: sample values are strings formatted like Go's
+// strconv.FormatFloat(v, 'f', -1, 64) ("1", "0.005", "+Inf", "NaN"), timestamps are unix seconds
+// with millisecond precision written as in Prometheus' jsonutil.MarshalTimestamp
+// (1700000000.123), and strings are escaped as Go's encoding/json does (invalid UTF-8 replaced
+// by U+FFFD, U+2028/U+2029 escaped) except that < > & stay literal: Prometheus writes them as
+// \u003c etc., which JSON clients decode identically, but error messages such as
+// `expected "Authorization: Bearer <token>"` must stay readable in a raw curl output.
+//
+// Not thread-safe; one writer per response. The caller keeps Begin/End calls balanced.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace xscaler::api {
+
+// Go's strconv.FormatFloat(v, 'f', -1, 64) with Prometheus' spelling of the specials.
+std::string FormatSampleValue(double v);
+void AppendSampleValue(std::string& out, double v);
+// Prometheus' MarshalTimestamp: ms → "1700000000.123" ("1700000000" for whole seconds).
+void AppendTimestamp(std::string& out, int64_t t_ms);
+// Appends `s` as a quoted, escaped JSON string.
+void AppendJsonString(std::string& out, std::string_view s);
+
+class JsonWriter {
+ public:
+  void BeginObject() { Open('{'); }
+  void EndObject() { Close('}'); }
+  void BeginArray() { Open('['); }
+  void EndArray() { Close(']'); }
+  // An object key; the next call writes its value.
+  void Key(std::string_view key);
+
+  void String(std::string_view s);
+  void Int(int64_t v);
+  void Bool(bool v);
+  void Null();
+  // A sample value, as a JSON string.
+  void SampleValue(double v);
+  // A timestamp, as a JSON number of seconds.
+  void Timestamp(int64_t t_ms);
+  // Pre-encoded JSON.
+  void Raw(std::string_view json);
+
+  const std::string& str() const { return out_; }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  void BeforeValue();
+  void Open(char c);
+  void Close(char c);
+
+  std::string out_;
+  std::vector<bool> first_;  // per open container: nothing written yet
+  bool after_key_ = false;
+};
+
+}  // namespace xscaler::api

@@ -1,0 +1,63 @@
+// Handlers of the Prometheus read API (query, series, labels, label values, metadata,
+// exemplars, buildinfo), tenant-scoped: the auth middleware has set req.tenant, and a tenant
+// that has never written anything reads as empty (never as another tenant's data). Responses
+// use Prometheus' envelope (envelope.h) and parameter rules (params.h).
+//
+// Thread-safety: a ReadApi is immutable after construction; handlers run concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "http/message.h"
+#include "labels/matcher.h"
+#include "storage/storage.h"
+
+namespace xscaler::api {
+
+struct BuildInfo {
+  std::string version = "0.1.0";
+  std::string revision = "unknown";
+  std::string branch = "main";
+  std::string build_user = "unknown";
+  std::string build_date = "unknown";
+  std::string go_version = "none (C++20)";  // Prometheus' field name; we are not written in Go
+};
+
+struct ReadApiConfig {
+  // The tenant's storage, or nullptr when the tenant has no data yet.
+  std::function<storage::Storage*(std::string_view tenant)> storage;
+  // Parses one series selector (`up{job="x"}`), e.g. promql::ParseMetricSelector; errors are
+  // InvalidArgument with the parser's message.
+  std::function<absl::StatusOr<std::vector<labels::Matcher>>(std::string_view)> parse_selector;
+  // The evaluation time when `time` is absent (ms); wall clock by default.
+  std::function<int64_t()> now_ms;
+  int64_t lookback_ms = 5 * 60 * 1000;
+  BuildInfo build;
+};
+
+class ReadApi {
+ public:
+  explicit ReadApi(ReadApiConfig config);
+
+  void Query(http::Request& req, http::Response& res) const;
+  void Series(http::Request& req, http::Response& res) const;
+  void Labels(http::Request& req, http::Response& res) const;
+  void LabelValues(http::Request& req, http::Response& res) const;  // path param "name"
+  void Metadata(http::Request& req, http::Response& res) const;
+  void QueryExemplars(http::Request& req, http::Response& res) const;
+  void StatusBuildInfo(http::Request& req, http::Response& res) const;
+
+ private:
+  // Parses every match[] value; InvalidArgument naming the bad one.
+  absl::StatusOr<std::vector<std::vector<labels::Matcher>>> ParseMatchers(
+      const http::Request& req) const;
+
+  ReadApiConfig config_;
+};
+
+}  // namespace xscaler::api

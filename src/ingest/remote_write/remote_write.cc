@@ -1,0 +1,392 @@
+#include "ingest/remote_write/remote_write.h"
+
+#include <snappy.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "ingest/protowire/reader.h"
+#include "labels/labels.h"
+
+namespace xscaler::ingest::remote_write {
+namespace {
+
+using protowire::Reader;
+
+// Field numbers from prometheus/prompb (remote.proto, types.proto).
+constexpr uint32_t kWriteRequestTimeseries = 1;
+constexpr uint32_t kWriteRequestMetadata = 3;
+constexpr uint32_t kTimeSeriesLabels = 1;
+constexpr uint32_t kTimeSeriesSamples = 2;
+constexpr uint32_t kTimeSeriesExemplars = 3;
+constexpr uint32_t kTimeSeriesHistograms = 4;
+constexpr uint32_t kLabelName = 1;
+constexpr uint32_t kLabelValue = 2;
+constexpr uint32_t kSampleValue = 1;
+constexpr uint32_t kSampleTimestamp = 2;
+constexpr uint32_t kMetadataType = 1;
+constexpr uint32_t kMetadataFamilyName = 2;
+constexpr uint32_t kMetadataHelp = 4;
+constexpr uint32_t kMetadataUnit = 5;
+
+constexpr std::string_view kSnappyFramedMagic("\xff\x06\x00\x00sNaPpY", 10);
+
+// Names in messages are clipped so a hostile 1 MB label name cannot bloat the report.
+std::string Clip(std::string_view s) {
+  constexpr size_t kMax = 100;
+  if (s.size() <= kMax) return std::string(s);
+  return std::string(s.substr(0, kMax)) + "...";
+}
+
+absl::Status Malformed(std::string_view where, const absl::Status& inner) {
+  return absl::InvalidArgumentError(
+      "malformed remote-write WriteRequest: " + std::string(where) + ": " + std::string(inner.message()));
+}
+
+// ---- Pass 1: structural validation, so that nothing is appended from a broken body. ----
+
+absl::Status ValidateLabel(std::string_view b) {
+  Reader r(b);
+  while (r.Next()) {
+    if (r.field() == kLabelName || r.field() == kLabelValue) r.bytes();
+  }
+  return r.status();
+}
+
+absl::Status ValidateSample(std::string_view b) {
+  Reader r(b);
+  while (r.Next()) {
+    if (r.field() == kSampleValue) r.dbl();
+    else if (r.field() == kSampleTimestamp) r.int64();
+  }
+  return r.status();
+}
+
+absl::Status ValidateTimeSeries(std::string_view b) {
+  Reader r(b);
+  while (r.Next()) {
+    switch (r.field()) {
+      case kTimeSeriesLabels:
+        if (absl::Status s = ValidateLabel(r.bytes()); !s.ok()) return Malformed("label", s);
+        break;
+      case kTimeSeriesSamples:
+        if (absl::Status s = ValidateSample(r.bytes()); !s.ok()) return Malformed("sample", s);
+        break;
+      case kTimeSeriesExemplars:
+      case kTimeSeriesHistograms:
+        r.bytes();  // checks the wire type; the contents are not interpreted
+        break;
+      default:
+        break;
+    }
+  }
+  return r.status();
+}
+
+absl::Status ValidateMetadata(std::string_view b) {
+  Reader r(b);
+  while (r.Next()) {
+    switch (r.field()) {
+      case kMetadataType: r.varint(); break;
+      case kMetadataFamilyName:
+      case kMetadataHelp:
+      case kMetadataUnit: r.bytes(); break;
+      default: break;
+    }
+  }
+  return r.status();
+}
+
+absl::Status Validate(std::string_view decoded) {
+  Reader r(decoded);
+  size_t series = 0;
+  size_t metadata = 0;
+  while (r.Next()) {
+    if (r.field() == kWriteRequestTimeseries) {
+      std::string_view b = r.bytes();
+      if (!r.ok()) break;
+      if (absl::Status s = ValidateTimeSeries(b); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "malformed remote-write WriteRequest: timeseries #", series, ": ", std::string(s.message())));
+      }
+      ++series;
+    } else if (r.field() == kWriteRequestMetadata) {
+      std::string_view b = r.bytes();
+      if (!r.ok()) break;
+      if (absl::Status s = ValidateMetadata(b); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "malformed remote-write WriteRequest: metadata #", metadata, ": ", std::string(s.message())));
+      }
+      ++metadata;
+    }
+  }
+  if (!r.ok()) return Malformed("WriteRequest", r.status());
+  return absl::OkStatus();
+}
+
+// ---- Pass 2: ingestion. Nested readers cannot fail here: pass 1 walked the same bytes. ----
+
+bool IsValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    size_t n;
+    uint32_t cp;
+    if ((c & 0xe0) == 0xc0) {
+      n = 2;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 3;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (static_cast<size_t>(end - p) < n) return false;
+    for (size_t i = 1; i < n; ++i) {
+      if ((p[i] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    // Overlong encodings, surrogates and values past U+10FFFF are invalid UTF-8.
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+      return false;
+    }
+    p += n;
+  }
+  return true;
+}
+
+// Label storage reused across the series of one request: strings keep their capacity, so a
+// request of many similar series allocates for label text only while it grows.
+class LabelScratch {
+ public:
+  void Clear() { n_ = 0; }
+  void Add(std::string_view name, std::string_view value) {
+    if (n_ == buf_.size()) buf_.emplace_back();
+    buf_[n_].name.assign(name);
+    buf_[n_].value.assign(value);
+    ++n_;
+  }
+  std::span<labels::Label> items() { return std::span<labels::Label>(buf_.data(), n_); }
+
+ private:
+  std::vector<labels::Label> buf_;
+  size_t n_ = 0;
+};
+
+// Empty when the (sorted) label set is acceptable, else the reason to reject the series.
+std::string CheckLabels(std::span<const labels::Label> sorted, std::string_view metric) {
+  if (metric.empty()) return "series has no metric name: the __name__ label is missing or empty";
+  if (!labels::IsValidMetricName(metric)) {
+    return absl::StrCat("invalid metric name \"", Clip(metric),
+                        "\": metric names must match [a-zA-Z_:][a-zA-Z0-9_:]*");
+  }
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const labels::Label& l = sorted[i];
+    if (i > 0 && sorted[i - 1].name == l.name) {
+      return absl::StrCat("duplicate label name \"", Clip(l.name), "\" in one series");
+    }
+    if (!labels::IsValidLabelName(l.name)) {
+      return absl::StrCat("invalid label name \"", Clip(l.name),
+                          "\": label names must match [a-zA-Z_][a-zA-Z0-9_]*");
+    }
+    if (!IsValidUtf8(l.value)) {
+      return absl::StrCat("the value of label \"", Clip(l.name), "\" is not valid UTF-8");
+    }
+  }
+  return {};
+}
+
+// Collapses runs of equal Append failures within one series into one report entry, so a
+// series of 10k out-of-order samples costs one Rejection, not 10k.
+class FailureRun {
+ public:
+  FailureRun(IngestReport& report, std::string_view metric) : report_(report), metric_(metric) {}
+  ~FailureRun() { Flush(); }
+  void Add(const absl::Status& s) {
+    if (count_ > 0 && s.code() == code_) {
+      ++count_;
+      return;
+    }
+    Flush();
+    code_ = s.code();
+    message_ = std::string(s.message());
+    count_ = 1;
+  }
+
+ private:
+  void Flush() {
+    if (count_ > 0) report_.Reject(metric_, message_, count_);
+    count_ = 0;
+  }
+  IngestReport& report_;
+  std::string_view metric_;
+  absl::StatusCode code_ = absl::StatusCode::kOk;
+  std::string message_;
+  int64_t count_ = 0;
+};
+
+void IngestTimeSeries(std::string_view ts, LabelScratch& scratch, storage::Appender& app,
+                      IngestReport& report) {
+  scratch.Clear();
+  int64_t samples = 0;
+  int64_t histograms = 0;
+  Reader r(ts);
+  while (r.Next()) {
+    switch (r.field()) {
+      case kTimeSeriesLabels: {
+        std::string_view name, value;
+        Reader lr(r.bytes());
+        while (lr.Next()) {
+          if (lr.field() == kLabelName) name = lr.bytes();
+          else if (lr.field() == kLabelValue) value = lr.bytes();
+        }
+        scratch.Add(name, value);
+        break;
+      }
+      case kTimeSeriesSamples: ++samples; break;
+      case kTimeSeriesHistograms: ++histograms; break;
+      default: break;
+    }
+  }
+
+  std::span<labels::Label> items = scratch.items();
+  std::sort(items.begin(), items.end(),
+            [](const labels::Label& a, const labels::Label& b) { return a.name < b.name; });
+  std::string_view metric;
+  for (const labels::Label& l : items) {
+    if (l.name == labels::kMetricName) {
+      metric = l.value;
+      break;
+    }
+  }
+
+  if (histograms > 0) {
+    report.Reject(metric,
+                  "native histograms are not supported yet: the histogram samples of this series "
+                  "were rejected (send classic histograms, or disable native histograms in the "
+                  "sender, until xScaler supports them)",
+                  histograms);
+  }
+  if (samples == 0) return;
+  if (std::string reason = CheckLabels(items, metric); !reason.empty()) {
+    report.Reject(metric, reason, samples);
+    return;
+  }
+
+  const labels::Labels lset(std::vector<labels::Label>(items.begin(), items.end()));
+  FailureRun failures(report, metric);
+  storage::SeriesRef ref = 0;
+  int64_t accepted = 0;
+  Reader sr(ts);
+  while (sr.Next()) {
+    if (sr.field() != kTimeSeriesSamples) continue;
+    double v = 0;
+    int64_t t = 0;
+    Reader s(sr.bytes());
+    while (s.Next()) {
+      if (s.field() == kSampleValue) v = s.dbl();
+      else if (s.field() == kSampleTimestamp) t = s.int64();
+    }
+    absl::StatusOr<storage::SeriesRef> got = app.Append(ref, lset, t, v);
+    if (got.ok()) {
+      ref = *got;
+      ++accepted;
+    } else {
+      failures.Add(got.status());
+    }
+  }
+  report.AddAccepted(accepted);
+}
+
+void IngestMetadata(std::string_view b, storage::Appender& app) {
+  uint64_t type = 0;
+  std::string_view family, help, unit;
+  Reader r(b);
+  while (r.Next()) {
+    switch (r.field()) {
+      case kMetadataType: type = r.varint(); break;
+      case kMetadataFamilyName: family = r.bytes(); break;
+      case kMetadataHelp: help = r.bytes(); break;
+      case kMetadataUnit: unit = r.bytes(); break;
+      default: break;
+    }
+  }
+  if (family.empty()) return;  // nothing to attach it to
+  storage::MetricMetadata md{std::string(MetricTypeName(type)), std::string(unit),
+                             std::string(help)};
+  app.UpdateMetadata(std::string(family), md);
+}
+
+}  // namespace
+
+std::string_view MetricTypeName(uint64_t type) {
+  switch (type) {
+    case 1: return "counter";
+    case 2: return "gauge";
+    case 3: return "histogram";
+    case 4: return "gaugehistogram";
+    case 5: return "summary";
+    case 6: return "info";
+    case 7: return "stateset";
+    default: return "unknown";
+  }
+}
+
+absl::Status IngestProto(std::string_view decoded, storage::Appender& app, IngestReport& report) {
+  if (absl::Status s = Validate(decoded); !s.ok()) return s;
+  LabelScratch scratch;
+  Reader r(decoded);
+  while (r.Next()) {
+    if (r.field() == kWriteRequestTimeseries) {
+      IngestTimeSeries(r.bytes(), scratch, app, report);
+    } else if (r.field() == kWriteRequestMetadata) {
+      IngestMetadata(r.bytes(), app);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IngestSnappy(std::string_view body, size_t max_decoded_bytes, storage::Appender& app,
+                          IngestReport& report) {
+  if (body.empty()) {
+    return absl::InvalidArgumentError(
+        "remote-write request body is empty: expected a snappy-compressed protobuf WriteRequest");
+  }
+  if (body.starts_with(kSnappyFramedMagic)) {
+    return absl::InvalidArgumentError(
+        "remote-write body uses the snappy framed (stream) format; Prometheus remote write 1.0 "
+        "requires the snappy block format");
+  }
+  size_t n = 0;
+  if (!snappy::GetUncompressedLength(body.data(), body.size(), &n)) {
+    return absl::InvalidArgumentError(
+        "remote-write body is not valid snappy block-format data (Prometheus remote write 1.0 "
+        "sends a snappy-compressed protobuf WriteRequest with Content-Encoding: snappy)");
+  }
+  if (n > max_decoded_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("remote-write body decompresses to ", n, " bytes, over the limit of ",
+                     max_decoded_bytes, " bytes; send smaller batches (e.g. lower "
+                     "queue_config.max_samples_per_send)"));
+  }
+  auto buf = std::make_unique_for_overwrite<char[]>(n == 0 ? 1 : n);
+  if (!snappy::RawUncompress(body.data(), body.size(), buf.get())) {
+    return absl::InvalidArgumentError(
+        "remote-write body is corrupt snappy block-format data: decompression failed");
+  }
+  return IngestProto(std::string_view(buf.get(), n), app, report);
+}
+
+}  // namespace xscaler::ingest::remote_write

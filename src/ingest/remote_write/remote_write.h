@@ -1,0 +1,42 @@
+// Prometheus remote write 1.0 decoding: a snappy-compressed (block format) protobuf
+// `prometheus.WriteRequest` turned into Appender calls. Nothing here commits; the caller owns
+// the Appender and decides (Commit or Rollback) once the request has been ingested.
+//
+// Contract:
+//   - Undecodable input (bad snappy, malformed protobuf) → InvalidArgument and nothing is
+//     appended: the whole message is walked and validated before the first Append.
+//   - A body whose declared uncompressed size exceeds the limit → ResourceExhausted, checked
+//     before anything is allocated, so a tiny body claiming gigabytes costs nothing.
+//   - Per-series problems (missing __name__, invalid or duplicate label names, native
+//     histograms) and per-sample Append errors never fail the request: they go to `report`
+//     with the series' __name__ as the metric. Unsorted labels are accepted and sorted.
+//   - Metadata entries become Appender::UpdateMetadata calls.
+// The hot path allocates per series (the label set), not per sample: samples re-use the series
+// ref returned by the first Append.
+//
+// Thread-safety: stateless functions; concurrent calls with distinct Appenders are fine.
+// Wire format: prometheus/prompb/remote.proto and types.proto (mirrored for tests in
+// tests/proto/remote_write/remote_write.proto).
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "ingest/report.h"
+#include "storage/storage.h"
+
+namespace xscaler::ingest::remote_write {
+
+// Decodes a snappy block-format body and ingests it as IngestProto does.
+absl::Status IngestSnappy(std::string_view body, size_t max_decoded_bytes, storage::Appender& app,
+                          IngestReport& report);
+
+// Ingests an already decompressed WriteRequest.
+absl::Status IngestProto(std::string_view decoded, storage::Appender& app, IngestReport& report);
+
+// The Prometheus metric type name ("counter", "gauge", ...) for a MetricMetadata.type enum
+// value; "unknown" for values this version does not know.
+std::string_view MetricTypeName(uint64_t type);
+
+}  // namespace xscaler::ingest::remote_write

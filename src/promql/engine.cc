@@ -1,0 +1,1951 @@
+#include "promql/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+#include <span>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "promql/eval_math.h"
+#include "promql/functions.h"
+#include "promql/parser.h"
+#include "promql/printer.h"
+#include "re2/re2.h"
+
+namespace xscaler::promql {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Unwinds evaluation to Exec, which returns the status.
+struct EvalFailure {
+  absl::Status status;
+};
+
+[[noreturn]] void ExecError(std::string msg) {
+  throw EvalFailure{absl::UnknownError(std::move(msg))};
+}
+
+// A series during evaluation: for instant-vector values, points sit at step timestamps.
+struct ISeries {
+  labels::Labels metric;
+  std::vector<Point> points;
+  bool drop_name = false;
+};
+
+struct Val {
+  ValueType type = ValueType::kNone;
+  std::vector<double> scalar;  // one per step
+  std::string str;
+  std::vector<ISeries> series;
+};
+
+// One element of an instant vector at one step.
+struct StepSample {
+  const labels::Labels* metric;
+  double v;
+  bool drop_name;
+  uint32_t series;  // index into the Val's series
+};
+
+struct OutSample {
+  labels::Labels metric;
+  double v;
+  bool drop_name;
+};
+
+// Collects per-step output samples into series, detecting duplicate label sets within a step.
+class Collector {
+ public:
+  void Add(int64_t t, labels::Labels metric, double v, bool drop_name) {
+    auto it = index_.find(metric);
+    if (it == index_.end()) {
+      index_.emplace(metric, out_.size());
+      out_.push_back(ISeries{std::move(metric), {Point{t, v}}, drop_name});
+      return;
+    }
+    ISeries& s = out_[it->second];
+    if (!s.points.empty() && s.points.back().t == t) {
+      ExecError("vector cannot contain metrics with the same labelset");
+    }
+    s.points.push_back(Point{t, v});
+  }
+  std::vector<ISeries> Take() { return std::move(out_); }
+
+ private:
+  std::map<labels::Labels, size_t> index_;
+  std::vector<ISeries> out_;
+};
+
+// Saturating arithmetic for timestamps: extreme `@`/offset/range values must not overflow.
+int64_t SatSub(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) {
+    return b < 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  }
+  return r;
+}
+int64_t SatAdd(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) {
+    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  }
+  return r;
+}
+
+// Go's math.Min/Max: NaN wins, and the infinities dominate.
+double GoMax(double a, double b) {
+  if (std::isinf(a) && a > 0) return a;
+  if (std::isinf(b) && b > 0) return b;
+  if (std::isnan(a) || std::isnan(b)) return kNaN;
+  return a > b ? a : b;
+}
+double GoMin(double a, double b) {
+  if (std::isinf(a) && a < 0) return a;
+  if (std::isinf(b) && b < 0) return b;
+  if (std::isnan(a) || std::isnan(b)) return kNaN;
+  return a < b ? a : b;
+}
+
+labels::Labels DropName(const labels::Labels& l) {
+  if (!l.Has(labels::kMetricName)) return l;
+  return labels::LabelsBuilder(l).Del(labels::kMetricName).Build();
+}
+
+std::string SignatureOf(const labels::Labels& l, const std::vector<std::string>& names, bool on) {
+  std::string sig;
+  if (on) {
+    for (const auto& n : names) {
+      if (!l.Has(n)) continue;
+      sig += n;
+      sig += '\xff';
+      sig += l.Get(n);
+      sig += '\xff';
+    }
+    return sig;
+  }
+  for (const auto& lb : l) {
+    if (lb.name == labels::kMetricName) continue;
+    if (std::find(names.begin(), names.end(), lb.name) != names.end()) continue;
+    sig += lb.name;
+    sig += '\xff';
+    sig += lb.value;
+    sig += '\xff';
+  }
+  return sig;
+}
+
+uint64_t PromHash(const labels::Labels& l) {
+  std::string b;
+  for (const auto& lb : l) {
+    b += lb.name;
+    b += '\xff';
+    b += lb.value;
+    b += '\xff';
+  }
+  return XXHash64(b.data(), b.size());
+}
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    for (int k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+struct CivilTime {
+  int64_t year;
+  int month, day, hour, minute, wday, yday;
+};
+
+CivilTime ToCivil(double secs) {
+  int64_t t = static_cast<int64_t>(secs);
+  int64_t days = t / 86400;
+  int64_t rem = t % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  CivilTime c;
+  c.hour = static_cast<int>(rem / 3600);
+  c.minute = static_cast<int>(rem % 3600 / 60);
+  c.wday = static_cast<int>(((days % 7) + 11) % 7);  // 1970-01-01 was a Thursday
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = yoe + era * 400;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  c.day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  c.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  c.year = c.month <= 2 ? y + 1 : y;
+  static constexpr int kCum[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+  bool leap = (c.year % 4 == 0 && c.year % 100 != 0) || c.year % 400 == 0;
+  c.yday = kCum[c.month - 1] + c.day + (leap && c.month > 2 ? 1 : 0);
+  return c;
+}
+
+int DaysInMonth(int64_t year, int month) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
+// Natural ("version") order for sort_by_label: digit runs compare numerically.
+int NaturalCompare(std::string_view a, std::string_view b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) &&
+        std::isdigit(static_cast<unsigned char>(b[j]))) {
+      size_t si = i, sj = j;
+      while (i < a.size() && std::isdigit(static_cast<unsigned char>(a[i]))) ++i;
+      while (j < b.size() && std::isdigit(static_cast<unsigned char>(b[j]))) ++j;
+      std::string_view na = a.substr(si, i - si), nb = b.substr(sj, j - sj);
+      while (na.size() > 1 && na[0] == '0') na.remove_prefix(1);
+      while (nb.size() > 1 && nb[0] == '0') nb.remove_prefix(1);
+      if (na.size() != nb.size()) return na.size() < nb.size() ? -1 : 1;
+      if (na != nb) return na < nb ? -1 : 1;
+      continue;
+    }
+    if (a[i] != b[j]) return a[i] < b[j] ? -1 : 1;
+    ++i;
+    ++j;
+  }
+  if (a.size() - i == b.size() - j) return 0;
+  return a.size() - i < b.size() - j ? -1 : 1;
+}
+
+struct Annotations {
+  std::vector<std::string> warnings;
+  std::vector<std::string> infos;
+  void Warn(std::string m) {
+    m = "PromQL warning: " + m;
+    if (std::find(warnings.begin(), warnings.end(), m) == warnings.end()) warnings.push_back(m);
+  }
+  void Info(std::string m) {
+    m = "PromQL info: " + m;
+    if (std::find(infos.begin(), infos.end(), m) == infos.end()) infos.push_back(m);
+  }
+};
+
+struct QueryContext {
+  storage::Storage* storage;
+  const EngineOptions* opts;
+  int64_t lookback_ms;
+  const std::atomic<bool>* cancel = nullptr;
+  int64_t query_start;
+  int64_t query_end;
+  std::chrono::steady_clock::time_point deadline;
+  bool has_deadline = false;
+  int64_t samples = 0;
+  Annotations annos;
+};
+
+// Series and their raw samples plus the per-step window bounds of a range argument.
+struct RangeData {
+  // Subqueries: the evaluated inner series. Matrix selectors: empty, the series are streamed
+  // from storage by ForEachRangeSeries (within [mint, maxt]).
+  std::vector<ISeries> series;  // raw samples (no stale markers)
+  int64_t mint = 0, maxt = 0;
+  std::vector<int64_t> window_end;  // per step: evaluation time after @/offset
+  int64_t range = 0;
+  const Expr* selector = nullptr;  // the VectorSelector for matrix selectors (for absent_*)
+};
+
+class Evaluator {
+ public:
+  Evaluator(QueryContext* ctx, int64_t start, int64_t end, int64_t interval)
+      : ctx_(ctx), start_(start), end_(end), interval_(interval) {}
+
+  size_t NumSteps() const { return static_cast<size_t>((end_ - start_) / interval_) + 1; }
+  int64_t StepTime(size_t i) const { return start_ + static_cast<int64_t>(i) * interval_; }
+  size_t StepIndex(int64_t t) const { return static_cast<size_t>((t - start_) / interval_); }
+
+  Val Eval(const Expr& e) {
+    Val v = EvalNode(e);
+    if (!ctx_->opts->delayed_name_removal && v.type == ValueType::kVector) DropNamesNow(&v);
+    return v;
+  }
+
+ private:
+  // Without delayed name removal, a marked __name__ goes as soon as the node is evaluated;
+  // series that become identical merge, and colliding samples at one step are an error.
+  void DropNamesNow(Val* v) {
+    bool any = false;
+    for (const auto& s : v->series) any = any || s.drop_name;
+    if (!any) return;
+    *v = Relabel(std::move(*v), [](const labels::Labels& l, bool*) { return DropName(l); });
+    for (auto& s : v->series) s.drop_name = false;
+  }
+
+  Val EvalNode(const Expr& e) {
+    CheckDeadline();
+    if (const auto* n = e.As<NumberLiteral>()) return ScalarVal(n->value);
+    if (const auto* s = e.As<StringLiteral>()) {
+      Val v;
+      v.type = ValueType::kString;
+      v.str = s->value;
+      return v;
+    }
+    if (const auto* p = e.As<ParenExpr>()) return Eval(*p->expr);
+    if (const auto* u = e.As<UnaryExpr>()) return EvalUnary(*u);
+    if (const auto* vs = e.As<VectorSelector>()) return EvalVectorSelector(*vs, false);
+    if (e.As<MatrixSelector>() || e.As<SubqueryExpr>()) {
+      // Only reached for an instant query returning a range vector.
+      RangeData rd = EvalRange(e);
+      Val v;
+      v.type = ValueType::kMatrix;
+      ForEachRangeSeries(rd, [&](ISeries&& s) {
+        ISeries out{s.metric, {}, s.drop_name};
+        int64_t te = rd.window_end[0];
+        for (const auto& p : s.points) {
+          if (p.t > SatSub(te, rd.range) && p.t <= te) out.points.push_back(p);
+        }
+        AddSamples(static_cast<int64_t>(out.points.size()));
+        if (!out.points.empty()) v.series.push_back(std::move(out));
+      });
+      return v;
+    }
+    if (const auto* b = e.As<BinaryExpr>()) return EvalBinary(*b);
+    if (const auto* a = e.As<AggregateExpr>()) return EvalAggregate(*a);
+    if (const auto* c = e.As<Call>()) return EvalCall(*c, e);
+    ExecError("unhandled expression type");
+  }
+
+  void CheckDeadline() {
+    if (ctx_->cancel != nullptr && ctx_->cancel->load(std::memory_order_relaxed)) {
+      throw EvalFailure{absl::CancelledError("query was canceled in expression evaluation")};
+    }
+    if (ctx_->has_deadline && std::chrono::steady_clock::now() > ctx_->deadline) {
+      throw EvalFailure{absl::DeadlineExceededError("query timed out in expression evaluation")};
+    }
+  }
+
+  void ReleaseSamples(int64_t n) { ctx_->samples -= n; }
+
+  void AddSamples(int64_t n) {
+    ctx_->samples += n;
+    if (ctx_->samples > ctx_->opts->max_samples) {
+      throw EvalFailure{absl::ResourceExhaustedError(
+          "query processing would load too many samples into memory in query execution")};
+    }
+  }
+
+  Val ScalarVal(double v) {
+    Val r;
+    r.type = ValueType::kScalar;
+    r.scalar.assign(NumSteps(), v);
+    return r;
+  }
+
+  int64_t AtTime(const AtModifier& at, int64_t t) const {
+    switch (at.kind) {
+      case AtKind::kNone: return t;
+      case AtKind::kTimestamp: return at.timestamp_ms;
+      case AtKind::kStart: return ctx_->query_start;
+      case AtKind::kEnd: return ctx_->query_end;
+    }
+    return t;
+  }
+
+  // Loads every series matching `vs` with its samples in [mint, maxt].
+  // Streams every series matching `vs` with its samples in [mint, maxt] to `fn`, one at a
+  // time, so only one series' raw samples are held (and counted against max_samples) at once.
+  void ForEachSeries(const VectorSelector& vs, int64_t mint, int64_t maxt, bool drop_stale,
+                     const std::function<void(ISeries&&)>& fn) {
+    auto q = ctx_->storage->NewQuerier(mint, maxt);
+    auto set = q->Select(vs.matchers);
+    while (set->Next()) {
+      CheckDeadline();
+      const auto& s = set->At();
+      ISeries is{s.Labels(), {}, false};
+      auto it = s.Iterator();
+      while (it->Next()) {
+        auto [t, v] = it->At();
+        if (t < mint || t > maxt) continue;
+        if (drop_stale && storage::IsStaleNaN(v)) continue;
+        is.points.push_back(Point{t, v});
+      }
+      if (!it->Err().ok()) throw EvalFailure{it->Err()};
+      int64_t n = static_cast<int64_t>(is.points.size());
+      AddSamples(n);
+      fn(std::move(is));
+      ReleaseSamples(n);
+    }
+    if (!set->Err().ok()) throw EvalFailure{set->Err()};
+  }
+
+  // Instant-vector selector at every step. With `timestamps`, the value is the sample's
+  // timestamp in seconds (for timestamp()).
+  Val EvalVectorSelector(const VectorSelector& vs, bool timestamps) {
+    size_t n = NumSteps();
+    std::vector<int64_t> te(n);
+    int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
+    for (size_t i = 0; i < n; ++i) {
+      te[i] = SatSub(AtTime(vs.at, StepTime(i)), vs.offset_ms);
+      lo = std::min(lo, te[i]);
+      hi = std::max(hi, te[i]);
+    }
+    int64_t lookback = ctx_->lookback_ms;
+    Val out;
+    out.type = ValueType::kVector;
+    ForEachSeries(vs, SatAdd(SatSub(lo, lookback), 1), hi, false, [&](ISeries&& s) {
+      ISeries o{std::move(s.metric), {}, false};
+      for (size_t i = 0; i < n; ++i) {
+        auto it = std::upper_bound(s.points.begin(), s.points.end(), te[i],
+                                   [](int64_t t, const Point& p) { return t < p.t; });
+        if (it == s.points.begin()) continue;
+        --it;
+        if (it->t <= SatSub(te[i], lookback)) continue;
+        if (storage::IsStaleNaN(it->v)) continue;
+        o.points.push_back(Point{StepTime(i), timestamps ? static_cast<double>(it->t) / 1000.0
+                                                         : it->v});
+      }
+      AddSamples(static_cast<int64_t>(o.points.size()));
+      if (!o.points.empty()) out.series.push_back(std::move(o));
+    });
+    return out;
+  }
+
+  RangeData EvalRange(const Expr& e0) {
+    const Expr& e = Unparen(e0);
+    RangeData rd;
+    size_t n = NumSteps();
+    rd.window_end.resize(n);
+    if (const auto* ms = e.As<MatrixSelector>()) {
+      const auto& vs = *ms->selector->As<VectorSelector>();
+      rd.range = ms->range_ms;
+      rd.selector = ms->selector.get();
+      int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
+      for (size_t i = 0; i < n; ++i) {
+        rd.window_end[i] = SatSub(AtTime(vs.at, StepTime(i)), vs.offset_ms);
+        lo = std::min(lo, rd.window_end[i]);
+        hi = std::max(hi, rd.window_end[i]);
+      }
+      rd.mint = SatAdd(SatSub(lo, rd.range), 1);
+      rd.maxt = hi;
+      return rd;
+    }
+    const auto* sq = e.As<SubqueryExpr>();
+    if (sq == nullptr) ExecError("expected a range vector");
+    rd.range = sq->range_ms;
+    int64_t step = sq->step_ms > 0 ? sq->step_ms : ctx_->opts->default_subquery_step_ms;
+    int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
+    for (size_t i = 0; i < n; ++i) {
+      rd.window_end[i] = SatSub(AtTime(sq->at, StepTime(i)), sq->offset_ms);
+      lo = std::min(lo, rd.window_end[i]);
+      hi = std::max(hi, rd.window_end[i]);
+    }
+    int64_t from = SatSub(lo, rd.range);
+    int64_t inner_start = step * (from / step);
+    if (inner_start <= from) inner_start = SatAdd(inner_start, step);
+    if (inner_start > hi) return rd;
+    // Every inner step costs memory before any sample is read; bound it like samples.
+    if (SatSub(hi, inner_start) / step >= ctx_->opts->max_samples) {
+      throw EvalFailure{absl::ResourceExhaustedError(
+          "query processing would load too many samples into memory in query execution")};
+    }
+    Evaluator inner(ctx_, inner_start, hi, step);
+    Val v = inner.Eval(*sq->expr);
+    if (v.type == ValueType::kScalar) {
+      ISeries s;
+      for (size_t i = 0; i < v.scalar.size(); ++i) s.points.push_back({inner.StepTime(i), v.scalar[i]});
+      rd.series.push_back(std::move(s));
+    } else {
+      rd.series = std::move(v.series);
+    }
+    return rd;
+  }
+
+  void ForEachRangeSeries(RangeData& rd, const std::function<void(ISeries&&)>& fn) {
+    if (rd.selector != nullptr) {
+      ForEachSeries(*rd.selector->As<VectorSelector>(), rd.mint, rd.maxt, true, fn);
+      return;
+    }
+    for (auto& s : rd.series) fn(std::move(s));
+  }
+
+  // Per-step instant vectors of a vector value.
+  std::vector<std::vector<StepSample>> ByStep(const Val& v) {
+    std::vector<std::vector<StepSample>> out(NumSteps());
+    for (uint32_t k = 0; k < v.series.size(); ++k) {
+      const auto& s = v.series[k];
+      for (const auto& p : s.points) {
+        out[StepIndex(p.t)].push_back({&s.metric, p.v, s.drop_name, k});
+      }
+    }
+    return out;
+  }
+
+  Val EvalUnary(const UnaryExpr& u) {
+    Val v = Eval(*u.expr);
+    if (u.op == TokenType::kAdd) return v;
+    for (auto& x : v.scalar) x = -x;
+    for (auto& s : v.series) {
+      s.drop_name = true;
+      for (auto& p : s.points) p.v = -p.v;
+    }
+    return v;
+  }
+
+  // Arithmetic/comparison on two floats; *keep false when a comparison is false.
+  static double BinOp(TokenType op, double l, double r, bool* keep) {
+    *keep = true;
+    switch (op) {
+      case TokenType::kAdd: return l + r;
+      case TokenType::kSub: return l - r;
+      case TokenType::kMul: return l * r;
+      case TokenType::kDiv: return l / r;
+      case TokenType::kMod: return std::fmod(l, r);
+      case TokenType::kPow: return std::pow(l, r);
+      case TokenType::kAtan2: return std::atan2(l, r);
+      case TokenType::kEqlc: *keep = l == r; return l;
+      case TokenType::kNeq: *keep = l != r; return l;
+      case TokenType::kGtr: *keep = l > r; return l;
+      case TokenType::kLss: *keep = l < r; return l;
+      case TokenType::kGte: *keep = l >= r; return l;
+      case TokenType::kLte: *keep = l <= r; return l;
+      default: ExecError("operator not allowed here");
+    }
+  }
+
+  Val EvalBinary(const BinaryExpr& b) {
+    Val lhs = Eval(*b.lhs);
+    Val rhs = Eval(*b.rhs);
+    bool drop = !IsComparison(b.op) || b.return_bool;
+    if (lhs.type == ValueType::kScalar && rhs.type == ValueType::kScalar) {
+      Val out = ScalarVal(0);
+      for (size_t i = 0; i < out.scalar.size(); ++i) {
+        bool keep;
+        double v = BinOp(b.op, lhs.scalar[i], rhs.scalar[i], &keep);
+        if (b.return_bool) v = keep ? 1 : 0;
+        out.scalar[i] = v;
+      }
+      return out;
+    }
+    if (lhs.type == ValueType::kScalar || rhs.type == ValueType::kScalar) {
+      bool swap = lhs.type == ValueType::kScalar;
+      Val& vec = swap ? rhs : lhs;
+      const std::vector<double>& sc = swap ? lhs.scalar : rhs.scalar;
+      Val out;
+      out.type = ValueType::kVector;
+      for (auto& s : vec.series) {
+        ISeries o{s.metric, {}, s.drop_name || drop};
+        for (const auto& p : s.points) {
+          double l = p.v, r = sc[StepIndex(p.t)];
+          if (swap) std::swap(l, r);
+          bool keep;
+          double v = BinOp(b.op, l, r, &keep);
+          if (IsComparison(b.op) && swap) v = r;
+          if (b.return_bool) {
+            v = keep ? 1 : 0;
+            keep = true;
+          }
+          if (keep) o.points.push_back(Point{p.t, v});
+        }
+        if (!o.points.empty()) out.series.push_back(std::move(o));
+      }
+      return out;
+    }
+    return EvalVectorBinary(b, lhs, rhs);
+  }
+
+  // Output series of a vector operation, found by label set; two samples for one label set at
+  // the same step are an error, as in Prometheus.
+  class OutputSet {
+   public:
+    uint32_t Find(const labels::Labels& l, bool drop_name) {
+      auto [it, inserted] = index_.emplace(l, static_cast<uint32_t>(series_.size()));
+      if (inserted) series_.push_back(ISeries{l, {}, drop_name});
+      return it->second;
+    }
+    void Add(uint32_t idx, int64_t t, double v) {
+      auto& pts = series_[idx].points;
+      if (!pts.empty() && pts.back().t == t) {
+        ExecError("vector cannot contain metrics with the same labelset");
+      }
+      pts.push_back(Point{t, v});
+    }
+    std::vector<ISeries> Take() {
+      std::vector<ISeries> out;
+      for (auto& s : series_) {
+        if (!s.points.empty()) out.push_back(std::move(s));
+      }
+      return out;
+    }
+
+   private:
+    std::map<labels::Labels, uint32_t> index_;
+    std::vector<ISeries> series_;
+  };
+
+  Val EvalVectorBinary(const BinaryExpr& b, const Val& lhs, const Val& rhs) {
+    const VectorMatching& vm = *b.matching;
+    // Matching signatures are computed once per series and interned to small integers.
+    std::map<std::string, uint32_t> sig_ids;
+    auto intern = [&](const Val& v) {
+      std::vector<uint32_t> ids(v.series.size());
+      for (size_t k = 0; k < v.series.size(); ++k) {
+        auto [it, ins] = sig_ids.emplace(SignatureOf(v.series[k].metric, vm.matching_labels, vm.on),
+                                         static_cast<uint32_t>(sig_ids.size()));
+        ids[k] = it->second;
+      }
+      return ids;
+    };
+    std::vector<uint32_t> lsig = intern(lhs);
+    std::vector<uint32_t> rsig = intern(rhs);
+    auto ls = ByStep(lhs);
+    auto rs = ByStep(rhs);
+    OutputSet outs;
+    std::vector<int64_t> lhs_out(lhs.series.size(), -1), rhs_out(rhs.series.size(), -1);
+    auto same_series = [&](std::vector<int64_t>& cache, const Val& v, uint32_t k) {
+      if (cache[k] < 0) cache[k] = outs.Find(v.series[k].metric, v.series[k].drop_name);
+      return static_cast<uint32_t>(cache[k]);
+    };
+    std::vector<int32_t> mark(sig_ids.size(), -1);  // per-step: sig -> sample index / flag
+    std::vector<uint32_t> touched;
+    auto reset = [&] {
+      for (uint32_t id : touched) mark[id] = -1;
+      touched.clear();
+    };
+    bool one_to_many = vm.card == Cardinality::kOneToMany;
+    const std::vector<uint32_t>& many_sig = one_to_many ? rsig : lsig;
+    const std::vector<uint32_t>& one_sig = one_to_many ? lsig : rsig;
+    absl::flat_hash_map<uint64_t, uint32_t> pair_out;  // (many series, one series) -> output
+    std::vector<int32_t> matched(sig_ids.size(), -1);  // one-to-one: sig seen this step
+    absl::flat_hash_map<uint64_t, char> group_seen;    // many-to-one: (sig, output) this step
+    for (size_t i = 0; i < NumSteps(); ++i) {
+      CheckDeadline();
+      int64_t t = StepTime(i);
+      const auto& L = ls[i];
+      const auto& R = rs[i];
+      if (b.op == TokenType::kLand || b.op == TokenType::kLunless) {
+        for (const auto& r : R) {
+          if (mark[rsig[r.series]] < 0) touched.push_back(rsig[r.series]);
+          mark[rsig[r.series]] = 1;
+        }
+        bool want = b.op == TokenType::kLand;
+        for (const auto& l : L) {
+          if ((mark[lsig[l.series]] >= 0) == want) {
+            outs.Add(same_series(lhs_out, lhs, l.series), t, l.v);
+          }
+        }
+        reset();
+        continue;
+      }
+      if (b.op == TokenType::kLor) {
+        for (const auto& l : L) {
+          if (mark[lsig[l.series]] < 0) touched.push_back(lsig[l.series]);
+          mark[lsig[l.series]] = 1;
+          outs.Add(same_series(lhs_out, lhs, l.series), t, l.v);
+        }
+        for (const auto& r : R) {
+          if (mark[rsig[r.series]] < 0) outs.Add(same_series(rhs_out, rhs, r.series), t, r.v);
+        }
+        reset();
+        continue;
+      }
+      const auto& many = one_to_many ? R : L;
+      const auto& one = one_to_many ? L : R;
+      for (size_t k = 0; k < one.size(); ++k) {
+        uint32_t sig = one_sig[one[k].series];
+        if (mark[sig] >= 0) {
+          const StepSample& prev = one[mark[sig]];
+          ExecError(absl::StrFormat(
+              "found duplicate series for the match group %s on the %s hand-side of the "
+              "operation: [%s, %s];many-to-many matching not allowed: matching labels must be "
+              "unique on one side",
+              MatchGroupString(*one[k].metric, vm), one_to_many ? "left" : "right",
+              prev.metric->ToString(), one[k].metric->ToString()));
+        }
+        mark[sig] = static_cast<int32_t>(k);
+        touched.push_back(sig);
+      }
+      for (const auto& m : many) {
+        uint32_t sig = many_sig[m.series];
+        if (mark[sig] < 0) continue;
+        const StepSample& o = one[mark[sig]];
+        double fl = m.v, fr = o.v;
+        if (one_to_many) std::swap(fl, fr);
+        bool keep;
+        double v = BinOp(b.op, fl, fr, &keep);
+        if (b.return_bool) {
+          v = keep ? 1 : 0;
+        } else if (!keep) {
+          continue;
+        }
+        uint64_t pair = (static_cast<uint64_t>(m.series) << 32) | o.series;
+        auto it = pair_out.find(pair);
+        if (it == pair_out.end()) {
+          labels::Labels metric = ResultMetric(*m.metric, *o.metric, vm);
+          bool drop = !IsComparison(b.op) || b.return_bool || m.drop_name;
+          it = pair_out.emplace(pair, outs.Find(metric, drop)).first;
+        }
+        uint32_t out_idx = it->second;
+        if (vm.card == Cardinality::kOneToOne) {
+          if (matched[sig] == static_cast<int32_t>(i)) {
+            ExecError(
+                "multiple matches for labels: many-to-one matching must be explicit "
+                "(group_left/group_right)");
+          }
+          matched[sig] = static_cast<int32_t>(i);
+        } else if (!group_seen.emplace((static_cast<uint64_t>(sig) << 32) | out_idx, 1).second) {
+          ExecError("multiple matches for labels: grouping labels must ensure unique matches");
+        }
+        outs.Add(out_idx, t, v);
+      }
+      group_seen.clear();
+      reset();
+    }
+    Val out;
+    out.type = ValueType::kVector;
+    out.series = outs.Take();
+    return out;
+  }
+
+  static std::string MatchGroupString(const labels::Labels& l, const VectorMatching& vm) {
+    labels::LabelsBuilder b;
+    if (vm.on) {
+      for (const auto& n : vm.matching_labels) {
+        if (l.Has(n)) b.Set(n, l.Get(n));
+      }
+    } else {
+      b = labels::LabelsBuilder(l);
+      b.Del(labels::kMetricName);
+      for (const auto& n : vm.matching_labels) b.Del(n);
+    }
+    return b.Build().ToString();
+  }
+
+  static labels::Labels ResultMetric(const labels::Labels& l, const labels::Labels& r,
+                                     const VectorMatching& vm) {
+    labels::LabelsBuilder b(l);
+    if (vm.card == Cardinality::kOneToOne) {
+      if (vm.on) {
+        labels::LabelsBuilder keep;
+        for (const auto& n : vm.matching_labels) {
+          if (l.Has(n)) keep.Set(n, l.Get(n));
+        }
+        if (l.Has(labels::kMetricName)) keep.Set(labels::kMetricName, l.Get(labels::kMetricName));
+        b = keep;
+      } else {
+        for (const auto& n : vm.matching_labels) {
+          if (n != labels::kMetricName) b.Del(n);
+        }
+      }
+    }
+    for (const auto& n : vm.include) {
+      if (r.Has(n)) {
+        b.Set(n, r.Get(n));
+      } else {
+        b.Del(n);
+      }
+    }
+    return b.Build();
+  }
+
+  Val EvalAggregate(const AggregateExpr& a) {
+    Val param;
+    if (a.param) param = Eval(*a.param);
+    Val in = Eval(*a.expr);
+    auto steps = ByStep(in);
+    switch (a.op) {
+      case TokenType::kSum:
+      case TokenType::kAvg:
+      case TokenType::kCount:
+      case TokenType::kGroup:
+      case TokenType::kMin:
+      case TokenType::kMax:
+      case TokenType::kStddev:
+      case TokenType::kStdvar:
+      case TokenType::kQuantile:
+        return SimpleAggregate(a, param, in, steps);
+      default:
+        break;
+    }
+    Collector col;
+    std::string count_label;
+    if (a.op == TokenType::kCountValues) {
+      count_label = param.str;
+      if (count_label.empty() || !IsValidUtf8(count_label)) {
+        ExecError(absl::StrFormat("invalid label name %s", QuoteString(count_label)));
+      }
+    }
+    for (size_t i = 0; i < NumSteps(); ++i) {
+      CheckDeadline();
+      AggregateStep(a, param, i, steps[i], count_label, &col);
+    }
+    Val out;
+    out.type = ValueType::kVector;
+    out.series = col.Take();
+    return out;
+  }
+
+  // Running state of one group at one step.
+  struct AggState {
+    double value = 0;  // sum / min / max / stdvar accumulator
+    double c = 0;      // Kahan compensation
+    double mean = 0;
+    double count = 0;
+    bool incremental = false;
+    std::vector<double> values;  // quantile
+  };
+
+  // Aggregations that reduce each group to one value. Group keys are computed once per
+  // series; each step touches only the groups present at it.
+  Val SimpleAggregate(const AggregateExpr& a, const Val& param, const Val& in,
+                      const std::vector<std::vector<StepSample>>& steps) {
+    std::map<labels::Labels, uint32_t> index;
+    std::vector<labels::Labels> keys;
+    std::vector<uint32_t> group_of(in.series.size());
+    std::vector<bool> group_drop;
+    bool by_name = !a.without && std::find(a.grouping.begin(), a.grouping.end(),
+                                           labels::kMetricName) != a.grouping.end();
+    for (size_t k = 0; k < in.series.size(); ++k) {
+      labels::Labels key = GroupingKey(a, in.series[k].metric);
+      auto [it, inserted] = index.emplace(key, static_cast<uint32_t>(keys.size()));
+      if (inserted) {
+        keys.push_back(std::move(key));
+        group_drop.push_back(by_name && in.series[k].drop_name);
+      }
+      group_of[k] = it->second;
+    }
+    std::vector<AggState> st(keys.size());
+    std::vector<bool> live(keys.size(), false);
+    std::vector<int64_t> out_index(keys.size(), -1);
+    std::vector<uint32_t> touched;
+    Val out;
+    out.type = ValueType::kVector;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (steps[i].empty()) continue;
+      CheckDeadline();
+      double p = a.op == TokenType::kQuantile ? param.scalar[i] : 0;
+      if (a.op == TokenType::kQuantile && (std::isnan(p) || p < 0 || p > 1)) {
+        ctx_->annos.Warn(
+            absl::StrFormat("quantile value should be between 0 and 1, got %s", FormatFloatG(p)));
+      }
+      for (const auto& smp : steps[i]) {
+        uint32_t g = group_of[smp.series];
+        AggState& gs = st[g];
+        double x = smp.v;
+        if (!live[g]) {
+          live[g] = true;
+          touched.push_back(g);
+          gs.value = x;
+          gs.c = 0;
+          gs.mean = 0;
+          gs.count = 1;
+          gs.incremental = false;
+          gs.values.clear();
+          if (a.op == TokenType::kStddev || a.op == TokenType::kStdvar) {
+            gs.mean = x;
+            gs.value = 0;
+            if (std::isinf(x) || std::isnan(x)) gs.value = kNaN;
+          }
+          if (a.op == TokenType::kQuantile) gs.values.push_back(x);
+          continue;
+        }
+        gs.count++;
+        switch (a.op) {
+          case TokenType::kSum: std::tie(gs.value, gs.c) = KahanSumInc(x, gs.value, gs.c); break;
+          case TokenType::kAvg: AvgAdd(&gs, x); break;
+          case TokenType::kMin:
+            if (gs.value > x || std::isnan(gs.value)) gs.value = x;
+            break;
+          case TokenType::kMax:
+            if (gs.value < x || std::isnan(gs.value)) gs.value = x;
+            break;
+          case TokenType::kStddev:
+          case TokenType::kStdvar: {
+            double delta = x - gs.mean;
+            gs.mean += delta / gs.count;
+            gs.value += delta * (x - gs.mean);
+            break;
+          }
+          case TokenType::kQuantile: gs.values.push_back(x); break;
+          default: break;  // count, group
+        }
+      }
+      int64_t t = StepTime(i);
+      for (uint32_t g : touched) {
+        AggState& gs = st[g];
+        live[g] = false;
+        double v = 0;
+        switch (a.op) {
+          case TokenType::kSum: v = gs.value + gs.c; break;
+          case TokenType::kAvg:
+            v = gs.incremental ? gs.mean + gs.c : gs.value / gs.count + gs.c / gs.count;
+            break;
+          case TokenType::kCount: v = gs.count; break;
+          case TokenType::kGroup: v = 1; break;
+          case TokenType::kMin:
+          case TokenType::kMax: v = gs.value; break;
+          case TokenType::kStdvar: v = gs.value / gs.count; break;
+          case TokenType::kStddev: v = std::sqrt(gs.value / gs.count); break;
+          case TokenType::kQuantile: v = Quantile(p, std::move(gs.values)); break;
+          default: break;
+        }
+        if (out_index[g] < 0) {
+          out_index[g] = static_cast<int64_t>(out.series.size());
+          out.series.push_back(ISeries{keys[g], {}, group_drop[g]});
+        }
+        out.series[out_index[g]].points.push_back(Point{t, v});
+      }
+      touched.clear();
+    }
+    return out;
+  }
+
+  // One step of Prometheus' mean: Kahan-compensated sum, switching to an incremental mean
+  // when the sum would overflow. REQUIRES: gs->count already counts x.
+  static void AvgAdd(AggState* gs, double x) {
+    if (!gs->incremental) {
+      auto [ns, nc] = KahanSumInc(x, gs->value, gs->c);
+      if (!std::isinf(ns)) {
+        gs->value = ns;
+        gs->c = nc;
+        return;
+      }
+      gs->incremental = true;
+      gs->mean = gs->value / (gs->count - 1);
+      gs->c /= gs->count - 1;
+    }
+    if (std::isinf(gs->mean)) {
+      if (std::isinf(x) && (gs->mean > 0) == (x > 0)) return;
+      if (!std::isinf(x) && !std::isnan(x)) return;
+    }
+    double current = gs->mean + gs->c;
+    std::tie(gs->mean, gs->c) =
+        KahanSumInc(x / gs->count - current / gs->count, gs->mean, gs->c);
+  }
+
+  labels::Labels GroupingKey(const AggregateExpr& a, const labels::Labels& l) {
+    if (a.without) {
+      labels::LabelsBuilder b(l);
+      b.Del(labels::kMetricName);
+      for (const auto& g : a.grouping) b.Del(g);
+      return b.Build();
+    }
+    labels::LabelsBuilder b;
+    for (const auto& g : a.grouping) {
+      if (l.Has(g)) b.Set(g, l.Get(g));
+    }
+    return b.Build();
+  }
+
+  struct Group {
+    labels::Labels key;
+    std::vector<const StepSample*> members;
+  };
+
+  void AggregateStep(const AggregateExpr& a, const Val& param, size_t step,
+                     const std::vector<StepSample>& in, const std::string& count_label,
+                     Collector* col) {
+    int64_t t = StepTime(step);
+    if (a.op == TokenType::kCountValues) {
+      std::map<labels::Labels, std::pair<size_t, double>> counts;
+      size_t order = 0;
+      for (const auto& s : in) {
+        labels::LabelsBuilder lb(*s.metric);
+        lb.Set(count_label, FormatFloatF(s.v));
+        labels::Labels with = lb.Build();
+        AggregateExpr tmp;
+        tmp.without = a.without;
+        tmp.grouping = a.grouping;
+        if (!a.without) {
+          tmp.grouping.push_back(count_label);
+        } else {
+          tmp.grouping.erase(std::remove(tmp.grouping.begin(), tmp.grouping.end(), count_label),
+                             tmp.grouping.end());
+        }
+        labels::Labels key = GroupingKey(tmp, with);
+        auto [it, ins] = counts.emplace(key, std::make_pair(order++, 0.0));
+        it->second.second += 1;
+      }
+      std::vector<std::pair<size_t, std::pair<labels::Labels, double>>> ordered;
+      for (auto& [k, v] : counts) ordered.push_back({v.first, {k, v.second}});
+      std::sort(ordered.begin(), ordered.end(),
+                [](const auto& x, const auto& y) { return x.first < y.first; });
+      for (auto& [o, kv] : ordered) col->Add(t, kv.first, kv.second, false);
+      return;
+    }
+    // Group preserving first-appearance order.
+    std::vector<Group> groups;
+    std::map<labels::Labels, size_t> gi;
+    for (const auto& s : in) {
+      labels::Labels key = GroupingKey(a, *s.metric);
+      auto it = gi.find(key);
+      if (it == gi.end()) {
+        gi.emplace(key, groups.size());
+        groups.push_back(Group{std::move(key), {&s}});
+      } else {
+        groups[it->second].members.push_back(&s);
+      }
+    }
+    double p = param.type == ValueType::kScalar ? param.scalar[step] : 0;
+    switch (a.op) {
+      case TokenType::kTopk:
+      case TokenType::kBottomk:
+      case TokenType::kLimitk: {
+        if (std::isnan(p) || std::abs(p) >= 9.2e18) {
+          ExecError(absl::StrFormat("Parameter value %s is out of range", FormatFloatG(p)));
+        }
+        int64_t k = static_cast<int64_t>(p);
+        if (k < 1) return;
+        for (auto& g : groups) {
+          std::vector<const StepSample*> m = g.members;
+          if (a.op != TokenType::kLimitk) {
+            bool top = a.op == TokenType::kTopk;
+            std::stable_sort(m.begin(), m.end(), [top](const StepSample* x, const StepSample* y) {
+              if (std::isnan(x->v)) return false;
+              if (std::isnan(y->v)) return true;
+              return top ? x->v > y->v : x->v < y->v;
+            });
+          }
+          if (static_cast<int64_t>(m.size()) > k) m.resize(static_cast<size_t>(k));
+          for (const auto* s : m) col->Add(t, *s->metric, s->v, s->drop_name);
+        }
+        return;
+      }
+      case TokenType::kLimitRatio: {
+        double r = p;
+        if (std::isnan(r)) ExecError("Ratio value is NaN");
+        if (r > 1) {
+          ctx_->annos.Warn(absl::StrFormat(
+              "ratio value should be between -1 and 1, got %s, capping to 1", FormatFloatG(r)));
+          r = 1;
+        } else if (r < -1) {
+          ctx_->annos.Warn(absl::StrFormat(
+              "ratio value should be between -1 and 1, got %s, capping to -1", FormatFloatG(r)));
+          r = -1;
+        }
+        for (auto& g : groups) {
+          for (const auto* s : g.members) {
+            double off = static_cast<double>(PromHash(*s->metric)) /
+                         static_cast<double>(std::numeric_limits<uint64_t>::max());
+            bool take = (r >= 0 && off < r) || (r < 0 && off >= 1.0 + r);
+            if (take) col->Add(t, *s->metric, s->v, s->drop_name);
+          }
+        }
+        return;
+      }
+      default:
+        break;
+    }
+    ExecError("unsupported aggregation");
+  }
+
+  // Prometheus' mean: Kahan-compensated direct sum, switching to an incremental mean on
+  // overflow.
+  static double AverageOf(const std::vector<double>& vals) {
+    if (vals.empty()) return kNaN;
+    double sum = vals[0], c = 0, mean = 0, count = 1;
+    bool incremental = false;
+    for (size_t i = 1; i < vals.size(); ++i) {
+      double x = vals[i];
+      count++;
+      if (!incremental) {
+        auto [ns, nc] = KahanSumInc(x, sum, c);
+        if (!std::isinf(ns)) {
+          sum = ns;
+          c = nc;
+          continue;
+        }
+        incremental = true;
+        mean = sum / (count - 1);
+        c /= count - 1;
+      }
+      if (std::isinf(mean)) {
+        if (std::isinf(x) && (mean > 0) == (x > 0)) continue;
+        if (!std::isinf(x) && !std::isnan(x)) continue;
+      }
+      double current = mean + c;
+      std::tie(mean, c) = KahanSumInc(x / count - current / count, mean, c);
+    }
+    if (incremental) return mean + c;
+    return sum / count + c / count;
+  }
+
+  // ---- Functions ----
+
+  Val EvalCall(const Call& c, const Expr& whole) {
+    std::string_view name = c.func->name;
+    if (name == "time") {
+      Val v = ScalarVal(0);
+      for (size_t i = 0; i < v.scalar.size(); ++i) v.scalar[i] = StepTime(i) / 1000.0;
+      return v;
+    }
+    if (name == "pi") return ScalarVal(M_PI);
+    if (name == "vector") {
+      Val s = Eval(*c.args[0]);
+      Val out;
+      out.type = ValueType::kVector;
+      ISeries o;
+      for (size_t i = 0; i < s.scalar.size(); ++i) o.points.push_back({StepTime(i), s.scalar[i]});
+      out.series.push_back(std::move(o));
+      return out;
+    }
+    if (name == "scalar") {
+      Val in = Eval(*c.args[0]);
+      Val out = ScalarVal(kNaN);
+      std::vector<int> counts(NumSteps(), 0);
+      for (const auto& s : in.series) {
+        for (const auto& p : s.points) {
+          size_t i = StepIndex(p.t);
+          out.scalar[i] = ++counts[i] == 1 ? p.v : kNaN;
+        }
+      }
+      return out;
+    }
+    if (name == "timestamp") {
+      const Expr& arg = Unparen(*c.args[0]);
+      Val in;
+      if (const auto* vs = arg.As<VectorSelector>()) {
+        in = EvalVectorSelector(*vs, true);
+      } else {
+        in = Eval(arg);
+        for (auto& s : in.series) {
+          for (auto& p : s.points) p.v = p.t / 1000.0;
+        }
+      }
+      for (auto& s : in.series) s.drop_name = true;
+      return in;
+    }
+    if (c.func->arg_types.size() >= 1 &&
+        std::any_of(c.func->arg_types.begin(), c.func->arg_types.end(),
+                    [](ValueType t) { return t == ValueType::kMatrix; })) {
+      return EvalRangeFunction(c);
+    }
+    if (name == "absent") {
+      Val in = Eval(*c.args[0]);
+      std::vector<bool> present(NumSteps(), false);
+      for (const auto& s : in.series) {
+        for (const auto& p : s.points) present[StepIndex(p.t)] = true;
+      }
+      Val out;
+      out.type = ValueType::kVector;
+      ISeries o{AbsentLabels(*c.args[0]), {}, false};
+      for (size_t i = 0; i < present.size(); ++i) {
+        if (!present[i]) o.points.push_back({StepTime(i), 1});
+      }
+      if (!o.points.empty()) out.series.push_back(std::move(o));
+      return out;
+    }
+    if (name == "label_replace") return LabelReplace(c);
+    if (name == "label_join") return LabelJoin(c);
+    if (name == "sort" || name == "sort_desc") {
+      Val in = Eval(*c.args[0]);
+      bool desc = name == "sort_desc";
+      SortSeriesByLastValue(&in, desc);
+      return in;
+    }
+    if (name == "sort_by_label" || name == "sort_by_label_desc") {
+      Val in = Eval(*c.args[0]);
+      std::vector<std::string> names;
+      for (size_t i = 1; i < c.args.size(); ++i) names.push_back(Eval(*c.args[i]).str);
+      bool desc = name == "sort_by_label_desc";
+      std::stable_sort(in.series.begin(), in.series.end(),
+                       [&](const ISeries& x, const ISeries& y) {
+                         for (const auto& n : names) {
+                           int cmp = NaturalCompare(x.metric.Get(n), y.metric.Get(n));
+                           if (cmp != 0) return desc ? cmp > 0 : cmp < 0;
+                         }
+                         return desc ? y.metric < x.metric : x.metric < y.metric;
+                       });
+      return in;
+    }
+    if (name == "histogram_quantile") return HistogramQuantile(c);
+    if (name == "histogram_avg" || name == "histogram_count" || name == "histogram_sum" ||
+        name == "histogram_stddev" || name == "histogram_stdvar" ||
+        name == "histogram_fraction") {
+      // These read native histograms only; float samples are ignored.
+      for (const auto& a : c.args) Eval(*a);
+      Val out;
+      out.type = ValueType::kVector;
+      return out;
+    }
+    if (name == "info") {
+      ExecError("function \"info\" is not supported by xScaler yet");
+    }
+    return EvalPointwise(c, name);
+  }
+
+  void SortSeriesByLastValue(Val* in, bool desc) {
+    auto last = [](const ISeries& s) { return s.points.empty() ? kNaN : s.points.back().v; };
+    std::stable_sort(in->series.begin(), in->series.end(),
+                     [&](const ISeries& x, const ISeries& y) {
+                       double a = last(x), b = last(y);
+                       if (std::isnan(a)) return false;
+                       if (std::isnan(b)) return true;
+                       return desc ? a > b : a < b;
+                     });
+  }
+
+  labels::Labels AbsentLabels(const Expr& arg) {
+    const VectorSelector* vs = arg.As<VectorSelector>();
+    if (const auto* ms = arg.As<MatrixSelector>()) vs = ms->selector->As<VectorSelector>();
+    if (vs == nullptr) return {};
+    labels::LabelsBuilder b;
+    std::set<std::string> has;
+    for (const auto& m : vs->matchers) {
+      if (m.name() == labels::kMetricName) continue;
+      if (m.type() == labels::MatchType::kEqual && !has.count(m.name())) {
+        b.Set(m.name(), m.value());
+        has.insert(m.name());
+      } else {
+        b.Del(m.name());
+      }
+    }
+    return b.Build();
+  }
+
+  Val EvalPointwise(const Call& c, std::string_view name) {
+    Val in;
+    if (c.args.empty()) {
+      // Date functions default to vector(time()).
+      in.type = ValueType::kVector;
+      ISeries o;
+      for (size_t i = 0; i < NumSteps(); ++i) o.points.push_back({StepTime(i), StepTime(i) / 1000.0});
+      in.series.push_back(std::move(o));
+    } else {
+      in = Eval(*c.args[0]);
+    }
+    std::vector<Val> extra;
+    for (size_t i = 1; i < c.args.size(); ++i) extra.push_back(Eval(*c.args[i]));
+    auto arg = [&](size_t k, size_t step) { return extra[k].scalar[step]; };
+    std::function<double(double, size_t)> f;
+    bool drop_empty_clamp = false;
+    if (name == "abs") f = [](double x, size_t) { return std::abs(x); };
+    else if (name == "ceil") f = [](double x, size_t) { return std::ceil(x); };
+    else if (name == "floor") f = [](double x, size_t) { return std::floor(x); };
+    else if (name == "exp") f = [](double x, size_t) { return std::exp(x); };
+    else if (name == "sqrt") f = [](double x, size_t) { return std::sqrt(x); };
+    else if (name == "ln") f = [](double x, size_t) { return std::log(x); };
+    else if (name == "log2") f = [](double x, size_t) { return std::log2(x); };
+    else if (name == "log10") f = [](double x, size_t) { return std::log10(x); };
+    else if (name == "sin") f = [](double x, size_t) { return std::sin(x); };
+    else if (name == "cos") f = [](double x, size_t) { return std::cos(x); };
+    else if (name == "tan") f = [](double x, size_t) { return std::tan(x); };
+    else if (name == "asin") f = [](double x, size_t) { return std::asin(x); };
+    else if (name == "acos") f = [](double x, size_t) { return std::acos(x); };
+    else if (name == "atan") f = [](double x, size_t) { return std::atan(x); };
+    else if (name == "sinh") f = [](double x, size_t) { return std::sinh(x); };
+    else if (name == "cosh") f = [](double x, size_t) { return std::cosh(x); };
+    else if (name == "tanh") f = [](double x, size_t) { return std::tanh(x); };
+    else if (name == "asinh") f = [](double x, size_t) { return std::asinh(x); };
+    else if (name == "acosh") f = [](double x, size_t) { return std::acosh(x); };
+    else if (name == "atanh") f = [](double x, size_t) { return std::atanh(x); };
+    else if (name == "deg") f = [](double x, size_t) { return x * 180 / M_PI; };
+    else if (name == "rad") f = [](double x, size_t) { return x * M_PI / 180; };
+    else if (name == "sgn") f = [](double x, size_t) { return x > 0 ? 1.0 : x < 0 ? -1.0 : x; };
+    else if (name == "round") {
+      f = [&](double x, size_t i) {
+        double to = extra.empty() ? 1 : arg(0, i);
+        double inv = 1.0 / to;
+        return std::floor(x * inv + 0.5) / inv;
+      };
+    } else if (name == "clamp") {
+      drop_empty_clamp = true;
+      f = [&](double x, size_t i) {
+        double lo = arg(0, i), hi = arg(1, i);
+        if (hi < lo) return kNaN;  // filtered below
+        return GoMax(lo, GoMin(hi, x));
+      };
+    } else if (name == "clamp_max") {
+      f = [&](double x, size_t i) { return GoMin(arg(0, i), x); };
+    } else if (name == "clamp_min") {
+      f = [&](double x, size_t i) { return GoMax(arg(0, i), x); };
+    } else if (name == "days_in_month" || name == "day_of_month" || name == "day_of_week" ||
+               name == "day_of_year" || name == "hour" || name == "minute" || name == "month" ||
+               name == "year") {
+      f = [name](double x, size_t) {
+        // Timestamps beyond int64 seconds have no calendar date.
+        if (std::isnan(x) || !(std::abs(x) < 9.2e18)) return kNaN;
+        CivilTime ct = ToCivil(x);
+        if (name == "days_in_month") return static_cast<double>(DaysInMonth(ct.year, ct.month));
+        if (name == "day_of_month") return static_cast<double>(ct.day);
+        if (name == "day_of_week") return static_cast<double>(ct.wday);
+        if (name == "day_of_year") return static_cast<double>(ct.yday);
+        if (name == "hour") return static_cast<double>(ct.hour);
+        if (name == "minute") return static_cast<double>(ct.minute);
+        if (name == "month") return static_cast<double>(ct.month);
+        return static_cast<double>(ct.year);
+      };
+    } else {
+      ExecError(absl::StrFormat("function \"%s\" is not supported by xScaler yet",
+                                std::string(name)));
+    }
+    Val out;
+    out.type = ValueType::kVector;
+    for (auto& s : in.series) {
+      ISeries o{std::move(s.metric), {}, true};
+      for (const auto& p : s.points) {
+        size_t i = StepIndex(p.t);
+        if (drop_empty_clamp && arg(1, i) < arg(0, i)) continue;
+        o.points.push_back({p.t, f(p.v, i)});
+      }
+      if (!o.points.empty()) out.series.push_back(std::move(o));
+    }
+    return out;
+  }
+
+  // Re-labels each series, merging those that end up identical (an error if both have a
+  // sample at the same step).
+  Val Relabel(Val in, const std::function<labels::Labels(const labels::Labels&, bool*)>& fn) {
+    std::map<labels::Labels, size_t> idx;
+    Val out;
+    out.type = ValueType::kVector;
+    for (auto& s : in.series) {
+      bool keep_name = false;
+      labels::Labels nl = fn(s.metric, &keep_name);
+      bool drop = s.drop_name && !keep_name;
+      auto it = idx.find(nl);
+      if (it == idx.end()) {
+        idx.emplace(nl, out.series.size());
+        out.series.push_back(ISeries{std::move(nl), std::move(s.points), drop});
+        continue;
+      }
+      ISeries& dst = out.series[it->second];
+      std::vector<Point> merged;
+      std::merge(dst.points.begin(), dst.points.end(), s.points.begin(), s.points.end(),
+                 std::back_inserter(merged),
+                 [](const Point& a, const Point& b) { return a.t < b.t; });
+      for (size_t i = 1; i < merged.size(); ++i) {
+        if (merged[i].t == merged[i - 1].t) {
+          ExecError("vector cannot contain metrics with the same labelset");
+        }
+      }
+      dst.points = std::move(merged);
+    }
+    return out;
+  }
+
+  Val LabelReplace(const Call& c) {
+    Val in = Eval(*c.args[0]);
+    std::string dst = Eval(*c.args[1]).str;
+    std::string repl = Eval(*c.args[2]).str;
+    std::string src = Eval(*c.args[3]).str;
+    std::string regex = Eval(*c.args[4]).str;
+    re2::RE2::Options o;
+    o.set_log_errors(false);
+    o.set_dot_nl(true);
+    re2::RE2 re("^(?:" + regex + ")$", o);
+    if (!re.ok()) {
+      ExecError(absl::StrFormat("invalid regular expression in label_replace(): %s", regex));
+    }
+    if (dst.empty() || !IsValidUtf8(dst)) {
+      ExecError(absl::StrFormat("invalid destination label name in label_replace(): %s", dst));
+    }
+    int ngroups = re.NumberOfCapturingGroups();
+    const auto& named = re.NamedCapturingGroups();
+    return Relabel(std::move(in), [&](const labels::Labels& l, bool* keep_name) {
+      std::string val(l.Get(src));
+      std::vector<re2::StringPiece> groups(ngroups + 1);
+      if (!re.Match(val, 0, val.size(), re2::RE2::UNANCHORED, groups.data(), ngroups + 1)) {
+        return l;
+      }
+      std::string res = ExpandTemplate(repl, groups, named);
+      if (dst == labels::kMetricName) *keep_name = true;
+      labels::LabelsBuilder b(l);
+      if (res.empty()) {
+        b.Del(dst);
+      } else {
+        b.Set(dst, res);
+      }
+      return b.Build();
+    });
+  }
+
+  // Go regexp's Expand: $1, ${1}, $name, ${name}, $$.
+  static std::string ExpandTemplate(const std::string& tmpl,
+                                    const std::vector<re2::StringPiece>& groups,
+                                    const std::map<std::string, int>& named) {
+    std::string out;
+    for (size_t i = 0; i < tmpl.size(); ++i) {
+      if (tmpl[i] != '$' || i + 1 >= tmpl.size()) {
+        out += tmpl[i];
+        continue;
+      }
+      if (tmpl[i + 1] == '$') {
+        out += '$';
+        ++i;
+        continue;
+      }
+      std::string name;
+      size_t j = i + 1;
+      if (tmpl[j] == '{') {
+        size_t close = tmpl.find('}', j);
+        if (close == std::string::npos) {
+          out += tmpl[i];
+          continue;
+        }
+        name = tmpl.substr(j + 1, close - j - 1);
+        j = close + 1;
+      } else {
+        while (j < tmpl.size() && (std::isalnum(static_cast<unsigned char>(tmpl[j])) || tmpl[j] == '_')) {
+          name += tmpl[j++];
+        }
+      }
+      if (name.empty()) {
+        out += tmpl[i];
+        continue;
+      }
+      i = j - 1;
+      bool numeric = std::all_of(name.begin(), name.end(),
+                                 [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
+      int idx = -1;
+      if (numeric) {
+        idx = name.size() < 9 ? std::stoi(name) : -1;
+      } else {
+        auto it = named.find(name);
+        if (it != named.end()) idx = it->second;
+      }
+      if (idx >= 0 && idx < static_cast<int>(groups.size()) && groups[idx].data() != nullptr) {
+        out.append(groups[idx].data(), groups[idx].size());
+      }
+    }
+    return out;
+  }
+
+  Val LabelJoin(const Call& c) {
+    Val in = Eval(*c.args[0]);
+    std::string dst = Eval(*c.args[1]).str;
+    std::string sep = Eval(*c.args[2]).str;
+    std::vector<std::string> srcs;
+    for (size_t i = 3; i < c.args.size(); ++i) {
+      srcs.push_back(Eval(*c.args[i]).str);
+      if (!IsValidUtf8(srcs.back())) {
+        ExecError(absl::StrFormat("invalid source label name in label_join(): %s", srcs.back()));
+      }
+    }
+    if (dst.empty() || !IsValidUtf8(dst)) {
+      ExecError(absl::StrFormat("invalid destination label name in label_join(): %s", dst));
+    }
+    return Relabel(std::move(in), [&](const labels::Labels& l, bool* keep_name) {
+      std::vector<std::string> vals;
+      for (const auto& s : srcs) vals.emplace_back(l.Get(s));
+      std::string res = absl::StrJoin(vals, sep);
+      if (dst == labels::kMetricName) *keep_name = true;
+      labels::LabelsBuilder b(l);
+      if (res.empty()) {
+        b.Del(dst);
+      } else {
+        b.Set(dst, res);
+      }
+      return b.Build();
+    });
+  }
+
+  Val HistogramQuantile(const Call& c) {
+    Val q = Eval(*c.args[0]);
+    Val in = Eval(*c.args[1]);
+    auto steps = ByStep(in);
+    Collector col;
+    for (size_t i = 0; i < NumSteps(); ++i) {
+      double qv = q.scalar[i];
+      struct G {
+        labels::Labels key;
+        std::vector<Bucket> buckets;
+        std::string name;
+      };
+      std::vector<G> groups;
+      std::map<labels::Labels, size_t> gi;
+      for (const auto& s : steps[i]) {
+        std::string le(s.metric->Get("le"));
+        double ub;
+        if (!s.metric->Has("le") || !ParseGoFloat(le, &ub)) {
+          ctx_->annos.Warn(absl::StrFormat(
+              "bucket label \"le\" is missing or has a malformed value of \"%s\" for metric name "
+              "\"%s\"",
+              le, std::string(s.metric->MetricName())));
+          continue;
+        }
+        labels::Labels key = labels::LabelsBuilder(*s.metric).Del("le").Build();
+        auto it = gi.find(key);
+        if (it == gi.end()) {
+          it = gi.emplace(key, groups.size()).first;
+          groups.push_back(G{key, {}, std::string(s.metric->MetricName())});
+        }
+        groups[it->second].buckets.push_back(Bucket{ub, s.v});
+      }
+      if (!groups.empty() && (std::isnan(qv) || qv < 0 || qv > 1)) {
+        ctx_->annos.Warn(absl::StrFormat("quantile value should be between 0 and 1, got %s",
+                                         FormatFloatG(qv)));
+      }
+      for (auto& g : groups) {
+        bool forced = false;
+        double v = BucketQuantile(qv, g.buckets, &forced);
+        if (forced) {
+          ctx_->annos.Info(absl::StrFormat(
+              "input to histogram_quantile needed to be fixed for monotonicity (see "
+              "https://prometheus.io/docs/prometheus/latest/querying/functions/"
+              "#histogram_quantile) for metric name \"%s\"",
+              g.name));
+        }
+        col.Add(StepTime(i), g.key, v, true);
+      }
+    }
+    Val out;
+    out.type = ValueType::kVector;
+    out.series = col.Take();
+    for (auto& s : out.series) s.drop_name = true;
+    return out;
+  }
+
+  // Functions whose (first matrix) argument is a range vector.
+  Val EvalRangeFunction(const Call& c) {
+    std::string_view name = c.func->name;
+    size_t matrix_arg = 0;
+    while (c.func->arg_types[std::min(matrix_arg, c.func->arg_types.size() - 1)] !=
+           ValueType::kMatrix) {
+      ++matrix_arg;
+    }
+    std::vector<Val> scalars(c.args.size());
+    for (size_t i = 0; i < c.args.size(); ++i) {
+      if (i != matrix_arg) scalars[i] = Eval(*c.args[i]);
+    }
+    RangeData rd = EvalRange(*c.args[matrix_arg]);
+    size_t n = NumSteps();
+    Val out;
+    out.type = ValueType::kVector;
+    if (name == "absent_over_time") {
+      std::vector<bool> present(n, false);
+      ForEachRangeSeries(rd, [&](ISeries&& s) {
+        for (size_t i = 0; i < n; ++i) {
+          if (present[i]) continue;
+          int64_t te = rd.window_end[i];
+          auto lo = std::upper_bound(s.points.begin(), s.points.end(), SatSub(te, rd.range),
+                                     [](int64_t t, const Point& p) { return t < p.t; });
+          if (lo != s.points.end() && lo->t <= te) present[i] = true;
+        }
+      });
+      const Expr& arg = Unparen(*c.args[matrix_arg]);
+      ISeries o{AbsentLabels(arg), {}, false};
+      for (size_t i = 0; i < n; ++i) {
+        if (!present[i]) o.points.push_back({StepTime(i), 1});
+      }
+      if (!o.points.empty()) out.series.push_back(std::move(o));
+      return out;
+    }
+    if (name == "double_exponential_smoothing") {
+      for (size_t i = 0; i < n; ++i) {
+        double sf = scalars[1].scalar[i], tf = scalars[2].scalar[i];
+        if (!(sf > 0 && sf < 1)) {
+          ExecError(absl::StrFormat("invalid smoothing factor. Expected: 0 < sf < 1, got: %s",
+                                    FormatFloatG(sf)));
+        }
+        if (!(tf > 0 && tf < 1)) {
+          ExecError(absl::StrFormat("invalid trend factor. Expected: 0 < tf < 1, got: %s",
+                                    FormatFloatG(tf)));
+        }
+      }
+    }
+    bool keep_name = name == "last_over_time";
+    bool is_rate_like = name == "rate" || name == "increase";
+    ForEachRangeSeries(rd, [&](ISeries&& s) {
+      CheckDeadline();
+      ISeries o{s.metric, {}, !keep_name || s.drop_name};
+      bool non_counter_noted = false;
+      for (size_t i = 0; i < n; ++i) {
+        int64_t te = rd.window_end[i];
+        auto lo = std::upper_bound(s.points.begin(), s.points.end(), SatSub(te, rd.range),
+                                   [](int64_t t, const Point& p) { return t < p.t; });
+        auto hi = std::upper_bound(lo, s.points.end(), te,
+                                   [](int64_t t, const Point& p) { return t < p.t; });
+        std::span<const Point> w(s.points.data() + (lo - s.points.begin()),
+                                 static_cast<size_t>(hi - lo));
+        if (w.empty()) continue;
+        double v;
+        if (!RangeFunc(name, w, te, rd.range, scalars, i, &v)) continue;
+        if (is_rate_like && !non_counter_noted) {
+          std::string mn(s.metric.MetricName());
+          auto ends = [&](std::string_view suf) {
+            return mn.size() >= suf.size() && mn.compare(mn.size() - suf.size(), suf.size(), suf) == 0;
+          };
+          if (!ends("_total") && !ends("_sum") && !ends("_count") && !ends("_bucket")) {
+            ctx_->annos.Info(absl::StrFormat(
+                "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "
+                "\"%s\"",
+                mn));
+          }
+          non_counter_noted = true;
+        }
+        o.points.push_back({StepTime(i), v});
+      }
+      AddSamples(static_cast<int64_t>(o.points.size()));
+      if (!o.points.empty()) out.series.push_back(std::move(o));
+    });
+    return out;
+  }
+
+  static std::pair<double, double> LinearRegression(std::span<const Point> s, int64_t intercept_t) {
+    double n = 0, sx = 0, cx = 0, sy = 0, cy = 0, sxy = 0, cxy = 0, sx2 = 0, cx2 = 0;
+    double init = s[0].v;
+    bool const_y = true;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (const_y && i > 0 && s[i].v != init) const_y = false;
+      n += 1;
+      double x = static_cast<double>(s[i].t - intercept_t) / 1e3;
+      std::tie(sx, cx) = KahanSumInc(x, sx, cx);
+      std::tie(sy, cy) = KahanSumInc(s[i].v, sy, cy);
+      std::tie(sxy, cxy) = KahanSumInc(x * s[i].v, sxy, cxy);
+      std::tie(sx2, cx2) = KahanSumInc(x * x, sx2, cx2);
+    }
+    if (const_y) {
+      if (std::isinf(init)) return {kNaN, kNaN};
+      return {0, init};
+    }
+    sx += cx;
+    sy += cy;
+    sxy += cxy;
+    sx2 += cx2;
+    double cov = sxy - sx * sy / n;
+    double var = sx2 - sx * sx / n;
+    double slope = cov / var;
+    return {slope, sy / n - slope * sx / n};
+  }
+
+  static bool ExtrapolatedRate(std::span<const Point> s, int64_t te, int64_t range, bool counter,
+                               bool rate, double* out) {
+    if (s.size() < 2) return false;
+    double result = s.back().v - s.front().v;
+    if (counter) {
+      double prev = s[0].v;
+      for (size_t i = 1; i < s.size(); ++i) {
+        if (s[i].v < prev) result += prev;
+        prev = s[i].v;
+      }
+    }
+    int64_t range_start = SatSub(te, range);
+    double to_start = static_cast<double>(s.front().t - range_start) / 1000;
+    double to_end = static_cast<double>(te - s.back().t) / 1000;
+    double sampled = static_cast<double>(s.back().t - s.front().t) / 1000;
+    double avg = sampled / static_cast<double>(s.size() - 1);
+    double threshold = avg * 1.1;
+    if (to_start >= threshold) to_start = avg / 2;
+    if (counter) {
+      double to_zero = to_start;
+      if (result > 0 && s.front().v >= 0) to_zero = sampled * (s.front().v / result);
+      if (to_zero < to_start) to_start = to_zero;
+    }
+    if (to_end >= threshold) to_end = avg / 2;
+    double factor = (sampled + to_start + to_end) / sampled;
+    if (rate) factor /= static_cast<double>(range) / 1000;
+    *out = result * factor;
+    return true;
+  }
+
+  bool RangeFunc(std::string_view name, std::span<const Point> w, int64_t te, int64_t range,
+                 const std::vector<Val>& scalars, size_t step, double* out) {
+    int64_t step_time = StepTime(step);
+    if (name == "rate") return ExtrapolatedRate(w, te, range, true, true, out);
+    if (name == "increase") return ExtrapolatedRate(w, te, range, true, false, out);
+    if (name == "delta") return ExtrapolatedRate(w, te, range, false, false, out);
+    if (name == "irate" || name == "idelta") {
+      if (w.size() < 2) return false;
+      const Point& last = w[w.size() - 1];
+      const Point& prev = w[w.size() - 2];
+      bool is_rate = name == "irate";
+      double v = is_rate && last.v < prev.v ? last.v : last.v - prev.v;
+      int64_t dt = last.t - prev.t;
+      if (dt == 0) return false;
+      if (is_rate) v /= static_cast<double>(dt) / 1000;
+      *out = v;
+      return true;
+    }
+    if (name == "deriv") {
+      if (w.size() < 2) return false;
+      *out = LinearRegression(w, w[0].t).first;
+      return true;
+    }
+    if (name == "predict_linear") {
+      if (w.size() < 2) return false;
+      // Prometheus anchors the intercept at the evaluation step, even under `@`.
+      auto [slope, intercept] = LinearRegression(w, step_time);
+      *out = slope * scalars[1].scalar[step] + intercept;
+      return true;
+    }
+    if (name == "avg_over_time") {
+      std::vector<double> vals;
+      for (const auto& p : w) vals.push_back(p.v);
+      *out = AverageOf(vals);
+      return true;
+    }
+    if (name == "sum_over_time") {
+      double sum = 0, c = 0;
+      for (const auto& p : w) std::tie(sum, c) = KahanSumInc(p.v, sum, c);
+      *out = sum + c;
+      return true;
+    }
+    if (name == "count_over_time") {
+      *out = static_cast<double>(w.size());
+      return true;
+    }
+    if (name == "min_over_time" || name == "max_over_time") {
+      bool mx = name == "max_over_time";
+      double v = w[0].v;
+      for (const auto& p : w) {
+        if ((mx ? p.v > v : p.v < v) || std::isnan(v)) v = p.v;
+      }
+      *out = v;
+      return true;
+    }
+    if (name == "ts_of_min_over_time" || name == "ts_of_max_over_time") {
+      bool mx = name == "ts_of_max_over_time";
+      double v = w[0].v;
+      int64_t t = w[0].t;
+      for (const auto& p : w) {
+        if ((mx ? p.v >= v : p.v <= v) || std::isnan(v)) {
+          v = p.v;
+          t = p.t;
+        }
+      }
+      *out = static_cast<double>(t) / 1000;
+      return true;
+    }
+    if (name == "last_over_time") {
+      *out = w.back().v;
+      return true;
+    }
+    if (name == "ts_of_last_over_time") {
+      *out = static_cast<double>(w.back().t) / 1000;
+      return true;
+    }
+    if (name == "present_over_time") {
+      *out = 1;
+      return true;
+    }
+    if (name == "stddev_over_time" || name == "stdvar_over_time") {
+      double count = 0, mean = 0, cmean = 0, aux = 0, caux = 0;
+      for (const auto& p : w) {
+        count++;
+        double delta = p.v - (mean + cmean);
+        std::tie(mean, cmean) = KahanSumInc(delta / count, mean, cmean);
+        std::tie(aux, caux) = KahanSumInc(delta * (p.v - (mean + cmean)), aux, caux);
+      }
+      double var = (aux + caux) / count;
+      *out = name == "stddev_over_time" ? std::sqrt(var) : var;
+      return true;
+    }
+    if (name == "quantile_over_time") {
+      double q = scalars[0].scalar[step];
+      if (std::isnan(q) || q < 0 || q > 1) {
+        ctx_->annos.Warn(absl::StrFormat("quantile value should be between 0 and 1, got %s",
+                                         FormatFloatG(q)));
+      }
+      std::vector<double> vals;
+      for (const auto& p : w) vals.push_back(p.v);
+      *out = Quantile(q, std::move(vals));
+      return true;
+    }
+    if (name == "mad_over_time") {
+      std::vector<double> vals;
+      for (const auto& p : w) vals.push_back(p.v);
+      double median = Quantile(0.5, vals);
+      for (auto& v : vals) v = std::abs(v - median);
+      *out = Quantile(0.5, std::move(vals));
+      return true;
+    }
+    if (name == "changes" || name == "resets") {
+      double count = 0;
+      for (size_t i = 1; i < w.size(); ++i) {
+        double prev = w[i - 1].v, cur = w[i].v;
+        if (name == "changes") {
+          if (cur != prev && !(std::isnan(cur) && std::isnan(prev))) count++;
+        } else if (cur < prev) {
+          count++;
+        }
+      }
+      *out = count;
+      return true;
+    }
+    if (name == "double_exponential_smoothing") {
+      if (w.size() < 2) return false;
+      double sf = scalars[1].scalar[step], tf = scalars[2].scalar[step];
+      double s0 = 0, s1 = w[0].v, b = w[1].v - w[0].v;
+      for (size_t i = 1; i < w.size(); ++i) {
+        double x = sf * w[i].v;
+        if (i > 1) b = tf * (s1 - s0) + (1 - tf) * b;
+        double y = (1 - sf) * (s1 + b);
+        s0 = s1;
+        s1 = x + y;
+      }
+      *out = s1;
+      return true;
+    }
+    ExecError(absl::StrFormat("function \"%s\" is not supported by xScaler yet", std::string(name)));
+  }
+
+  QueryContext* ctx_;
+  int64_t start_;
+  int64_t end_;
+  int64_t interval_;
+};
+
+// Removes __name__ from series marked for it; the result must still be unique.
+void FinalizeNames(std::vector<ISeries>* series) {
+  std::set<labels::Labels> seen;
+  bool any = false;
+  for (auto& s : *series) {
+    if (s.drop_name) {
+      s.metric = DropName(s.metric);
+      s.drop_name = false;
+      any = true;
+    }
+  }
+  if (!any) return;
+  for (const auto& s : *series) {
+    if (!seen.insert(s.metric).second) {
+      ExecError("vector cannot contain metrics with the same labelset");
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Result> Engine::InstantQuery(storage::Storage& storage, std::string_view query,
+                                            int64_t t_ms, const QueryOptions& qo) {
+  auto expr = ParseExpr(query);
+  if (!expr.ok()) return expr.status();
+  return Exec(storage, **expr, t_ms, t_ms, 1, false, qo);
+}
+
+absl::StatusOr<Result> Engine::RangeQuery(storage::Storage& storage, std::string_view query,
+                                          int64_t start_ms, int64_t end_ms, int64_t step_ms,
+                                          const QueryOptions& qo) {
+  auto expr = ParseExpr(query);
+  if (!expr.ok()) return expr.status();
+  return Exec(storage, **expr, start_ms, end_ms, step_ms, true, qo);
+}
+
+absl::StatusOr<Result> Engine::Exec(storage::Storage& storage, const Expr& expr, int64_t start_ms,
+                                    int64_t end_ms, int64_t step_ms, bool range,
+                                    const QueryOptions& qo) {
+  ValueType vt = ValueTypeOf(expr);
+  if (range) {
+    if (step_ms <= 0) {
+      return absl::InvalidArgumentError(
+          "zero or negative query resolution step widths are not accepted. Try a positive "
+          "integer");
+    }
+    if (end_ms < start_ms) return absl::InvalidArgumentError("end timestamp must not be before start time");
+    if (vt != ValueType::kScalar && vt != ValueType::kVector) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "invalid expression type \"%s\" for range query, must be Scalar or instant Vector",
+          std::string(ValueTypeName(vt))));
+    }
+  } else {
+    end_ms = start_ms;
+    step_ms = 1;
+  }
+  if (range && (end_ms - start_ms) / step_ms >= 11000) {
+    return absl::InvalidArgumentError(
+        "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
+        "resolution (?step=XX)");
+  }
+  QueryContext ctx;
+  ctx.storage = &storage;
+  ctx.opts = &options_;
+  ctx.lookback_ms = qo.lookback_delta_ms > 0 ? qo.lookback_delta_ms : options_.lookback_delta_ms;
+  ctx.cancel = qo.cancel;
+  ctx.query_start = start_ms;
+  ctx.query_end = end_ms;
+  int64_t timeout_ms = qo.timeout_ms >= 0 ? qo.timeout_ms : options_.timeout_ms;
+  if (timeout_ms > 0) {
+    ctx.has_deadline = true;
+    ctx.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  }
+  // Admission: wait for a free slot, but no longer than the query's own budget.
+  {
+    absl::MutexLock lock(&mu_);
+    auto has_slot = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return active_ < std::max(1, options_.max_concurrent_queries);
+    };
+    if (timeout_ms > 0) {
+      if (!mu_.AwaitWithTimeout(absl::Condition(&has_slot), absl::Milliseconds(timeout_ms))) {
+        return absl::DeadlineExceededError("query timed out in query queue");
+      }
+    } else {
+      mu_.Await(absl::Condition(&has_slot));
+    }
+    ++active_;
+  }
+  struct Release {
+    Engine* e;
+    ~Release() {
+      absl::MutexLock lock(&e->mu_);
+      --e->active_;
+    }
+  } release{this};
+  try {
+    Evaluator ev(&ctx, start_ms, end_ms, step_ms);
+    Val v = ev.Eval(expr);
+    Result r;
+    switch (v.type) {
+      case ValueType::kScalar:
+        if (range) {
+          Series s;
+          for (size_t i = 0; i < v.scalar.size(); ++i) {
+            s.points.push_back(Point{start_ms + static_cast<int64_t>(i) * step_ms, v.scalar[i]});
+          }
+          r.value = Matrix{std::move(s)};
+        } else {
+          r.value = Scalar{start_ms, v.scalar[0]};
+        }
+        break;
+      case ValueType::kString:
+        r.value = String{start_ms, v.str};
+        break;
+      case ValueType::kVector:
+      case ValueType::kMatrix: {
+        FinalizeNames(&v.series);
+        if (range || v.type == ValueType::kMatrix) {
+          Matrix m;
+          for (auto& s : v.series) {
+            if (!s.points.empty()) m.push_back(Series{std::move(s.metric), std::move(s.points)});
+          }
+          if (range) {
+            std::sort(m.begin(), m.end(),
+                      [](const Series& a, const Series& b) { return a.metric < b.metric; });
+          }
+          r.value = std::move(m);
+        } else {
+          Vector vec;
+          for (auto& s : v.series) {
+            for (const auto& p : s.points) vec.push_back(Sample{s.metric, start_ms, p.v});
+          }
+          r.value = std::move(vec);
+        }
+        break;
+      }
+      case ValueType::kNone:
+        return absl::InternalError("expression produced no value");
+    }
+    r.warnings = std::move(ctx.annos.warnings);
+    r.infos = std::move(ctx.annos.infos);
+    return r;
+  } catch (const EvalFailure& f) {
+    return f.status;
+  }
+}
+
+}  // namespace xscaler::promql

@@ -1,0 +1,217 @@
+#include "promql/engine.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "promql/eval_math.h"
+#include "promql/testing/memory_storage.h"
+
+namespace xscaler::promql {
+namespace {
+
+using testing::MemoryStorage;
+
+labels::Labels L(std::initializer_list<labels::Label> l) { return labels::Labels(l); }
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // http_requests_total{job="a"}: 0, 10, 20, ... every 15 s for 10 minutes.
+    for (int i = 0; i <= 40; ++i) {
+      store_.Add(L({{"__name__", "http_requests_total"}, {"job", "a"}}), i * 15000, i * 10.0);
+      store_.Add(L({{"__name__", "http_requests_total"}, {"job", "b"}}), i * 15000, i * 20.0);
+    }
+    store_.Add(L({{"__name__", "gauge"}, {"job", "a"}}), 0, 1);
+    store_.Add(L({{"__name__", "gauge"}, {"job", "a"}}), 60000, storage::StaleNaN());
+  }
+
+  Vector Instant(std::string_view q, int64_t t) {
+    auto r = engine_.InstantQuery(store_, q, t);
+    EXPECT_TRUE(r.ok()) << q << ": " << r.status();
+    if (!r.ok()) return {};
+    auto* v = std::get_if<Vector>(&r->value);
+    EXPECT_NE(v, nullptr) << q;
+    return v ? *v : Vector{};
+  }
+
+  MemoryStorage store_;
+  Engine engine_{EngineOptions{}};
+};
+
+TEST_F(EngineTest, SelectorLookbackAndStaleness) {
+  auto v = Instant("gauge", 30000);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].v, 1);
+  EXPECT_EQ(v[0].t, 30000);
+  EXPECT_TRUE(Instant("gauge", 60000).empty());  // the staleness marker ends the series
+  EXPECT_EQ(Instant("http_requests_total{job=\"a\"}", 600000 + 299999).size(), 1u);
+  EXPECT_TRUE(Instant("http_requests_total{job=\"a\"}", 600000 + 300000).empty());  // left-open
+}
+
+TEST_F(EngineTest, RateAndSum) {
+  auto v = Instant("sum(rate(http_requests_total[1m]))", 300000);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_NEAR(v[0].v, 10.0 / 15 + 20.0 / 15, 1e-9);
+  EXPECT_TRUE(v[0].metric.empty());
+  auto by = Instant("sum by (job) (increase(http_requests_total[1m]))", 300000);
+  ASSERT_EQ(by.size(), 2u);
+  for (const auto& s : by) {
+    EXPECT_NEAR(s.v, s.metric.Get("job") == "a" ? 40 : 80, 1e-9) << s.metric.ToString();
+  }
+}
+
+TEST_F(EngineTest, RangeQueryAlignsSteps) {
+  auto r = engine_.RangeQuery(store_, "http_requests_total{job=\"b\"} / 2", 0, 60000, 30000);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const auto& m = std::get<Matrix>(r->value);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].metric, L({{"job", "b"}}));  // arithmetic drops the metric name
+  ASSERT_EQ(m[0].points.size(), 3u);
+  EXPECT_EQ(m[0].points[1], (Point{30000, 20}));
+  EXPECT_EQ(m[0].points[2], (Point{60000, 40}));
+}
+
+TEST_F(EngineTest, ScalarAndStringResults) {
+  auto r = engine_.InstantQuery(store_, "1 + 2 * 3", 5000);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(std::get<Scalar>(r->value).v, 7);
+  EXPECT_EQ(std::get<Scalar>(r->value).t, 5000);
+  auto s = engine_.InstantQuery(store_, "\"hello\"", 0);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(std::get<String>(s->value).v, "hello");
+  auto range = engine_.RangeQuery(store_, "time()", 0, 20000, 10000);
+  ASSERT_TRUE(range.ok());
+  const auto& m = std::get<Matrix>(range->value);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].points.back(), (Point{20000, 20}));
+}
+
+TEST_F(EngineTest, VectorMatching) {
+  store_.Add(L({{"__name__", "info"}, {"job", "a"}, {"team", "x"}}), 0, 1);
+  auto v = Instant("http_requests_total * on(job) group_left(team) info", 0);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].metric, L({{"job", "a"}, {"team", "x"}}));
+  auto cmp = Instant("http_requests_total > 100", 150000);
+  ASSERT_EQ(cmp.size(), 1u);  // job b only; comparisons keep the name
+  EXPECT_EQ(cmp[0].metric.MetricName(), "http_requests_total");
+  EXPECT_EQ(Instant("http_requests_total and on(job) info", 0).size(), 1u);
+  EXPECT_EQ(Instant("http_requests_total unless on(job) info", 0).size(), 1u);
+  EXPECT_EQ(Instant("http_requests_total or info", 0).size(), 3u);
+}
+
+TEST_F(EngineTest, ErrorKinds) {
+  auto parse = engine_.InstantQuery(store_, "sum(", 0);
+  ASSERT_FALSE(parse.ok());
+  EXPECT_EQ(KindOf(parse.status()), ErrorKind::kBadData);
+  auto range = engine_.RangeQuery(store_, "http_requests_total[1m]", 0, 10, 1);
+  ASSERT_FALSE(range.ok());
+  EXPECT_EQ(KindOf(range.status()), ErrorKind::kBadData);
+  EXPECT_THAT(std::string(range.status().message()), ::testing::HasSubstr("range vector"));
+  store_.Add(L({{"__name__", "dup"}, {"job", "a"}, {"x", "1"}}), 0, 1);
+  store_.Add(L({{"__name__", "dup"}, {"job", "a"}, {"x", "2"}}), 0, 1);
+  auto m2m = engine_.InstantQuery(store_, "http_requests_total + on(job) dup", 0);
+  ASSERT_FALSE(m2m.ok());
+  EXPECT_EQ(KindOf(m2m.status()), ErrorKind::kExecution);
+  EXPECT_THAT(std::string(m2m.status().message()), ::testing::HasSubstr("many-to-many"));
+  auto unsupported = engine_.InstantQuery(store_, "info(http_requests_total)", 0);
+  ASSERT_FALSE(unsupported.ok());
+  EXPECT_THAT(std::string(unsupported.status().message()), ::testing::HasSubstr("not supported"));
+}
+
+TEST_F(EngineTest, MaxSamplesLimit) {
+  Engine small(EngineOptions{.max_samples = 10});
+  auto r = small.InstantQuery(store_, "count_over_time(http_requests_total[10m])", 600000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()), ::testing::HasSubstr("too many samples"));
+  EXPECT_EQ(KindOf(r.status()), ErrorKind::kExecution);
+}
+
+TEST_F(EngineTest, Annotations) {
+  store_.Add(L({{"__name__", "not_a_counter"}}), 0, 1);
+  store_.Add(L({{"__name__", "not_a_counter"}}), 15000, 2);
+  auto r = engine_.InstantQuery(store_, "rate(not_a_counter[1m])", 30000);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->infos.size(), 1u);
+  EXPECT_THAT(r->infos[0], ::testing::HasSubstr("might not be a counter"));
+  auto q = engine_.InstantQuery(store_, "quantile(2, http_requests_total)", 0);
+  ASSERT_TRUE(q.ok());
+  ASSERT_EQ(q->warnings.size(), 1u);
+  EXPECT_EQ(q->warnings[0], "PromQL warning: quantile value should be between 0 and 1, got 2");
+}
+
+TEST_F(EngineTest, SubqueryAndAt) {
+  auto v = Instant("max_over_time(http_requests_total{job=\"a\"}[2m:30s])", 300000);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].v, 200);
+  auto at = Instant("http_requests_total{job=\"a\"} @ 60", 600000);
+  ASSERT_EQ(at.size(), 1u);
+  EXPECT_EQ(at[0].v, 40);
+  auto off = Instant("http_requests_total{job=\"a\"} offset 1m", 120000);
+  ASSERT_EQ(off.size(), 1u);
+  EXPECT_EQ(off[0].v, 40);
+}
+
+TEST_F(EngineTest, NameRemovalModes) {
+  // Immediate removal (Prometheus' default): both rates become {job=...}; grouping by
+  // __name__ sees no names.
+  auto v = Instant("sum by (__name__) (rate(http_requests_total[1m]))", 300000);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_TRUE(v[0].metric.empty());
+  auto lr = Instant("label_replace(rate(http_requests_total[1m]), \"n\", \"$1\", \"__name__\", \"(.*)\")",
+                    300000);
+  ASSERT_EQ(lr.size(), 2u);
+  EXPECT_FALSE(lr[0].metric.Has("n"));
+  // Delayed removal: label_replace still sees the name; the final result has none.
+  Engine delayed(EngineOptions{.delayed_name_removal = true});
+  auto d = delayed.InstantQuery(
+      store_, "label_replace(rate(http_requests_total[1m]), \"n\", \"$1\", \"__name__\", \"(.*)\")",
+      300000);
+  ASSERT_TRUE(d.ok()) << d.status();
+  const auto& dv = std::get<Vector>(d->value);
+  ASSERT_EQ(dv.size(), 2u);
+  EXPECT_EQ(dv[0].metric.Get("n"), "http_requests_total");
+  EXPECT_FALSE(dv[0].metric.Has("__name__"));
+}
+
+TEST_F(EngineTest, QueryOptions) {
+  std::atomic<bool> cancel{true};
+  QueryOptions qo;
+  qo.cancel = &cancel;
+  auto r = engine_.InstantQuery(store_, "http_requests_total", 0, qo);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(KindOf(r.status()), ErrorKind::kCanceled);
+  QueryOptions lb;
+  lb.lookback_delta_ms = 10000;
+  auto short_lb = engine_.InstantQuery(store_, "gauge", 30000, lb);
+  ASSERT_TRUE(short_lb.ok());
+  EXPECT_TRUE(std::get<Vector>(short_lb->value).empty());
+  auto too_many = engine_.RangeQuery(store_, "1", 0, 11000 * 1000, 1000);
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(KindOf(too_many.status()), ErrorKind::kBadData);
+  auto bad_step = engine_.RangeQuery(store_, "1", 0, 10, 0);
+  EXPECT_EQ(KindOf(bad_step.status()), ErrorKind::kBadData);
+}
+
+TEST(EvalMath, Helpers) {
+  EXPECT_EQ(XXHash64("", 0), 0xEF46DB3751D8E999ULL);
+  EXPECT_EQ(Quantile(0.5, {1, 2, 3, 4}), 2.5);
+  EXPECT_TRUE(std::isnan(Quantile(0.5, {})));
+  EXPECT_EQ(Quantile(-1, {1}), -INFINITY);
+  bool forced = false;
+  EXPECT_DOUBLE_EQ(BucketQuantile(0.5, {{1, 10}, {2, 20}, {INFINITY, 20}}, &forced), 1.0);
+  EXPECT_FALSE(forced);
+  EXPECT_TRUE(std::isnan(BucketQuantile(0.5, {{1, 10}, {2, 20}}, &forced)));  // no +Inf
+  EXPECT_DOUBLE_EQ(BucketQuantile(0.5, {{1, 10}, {2, 5}, {INFINITY, 20}}, &forced), 1.0);
+  EXPECT_TRUE(forced);
+  EXPECT_EQ(FormatFloatF(1e21), "1000000000000000000000");
+  EXPECT_EQ(FormatFloatF(0.1), "0.1");
+  double d;
+  EXPECT_TRUE(ParseGoFloat("+Inf", &d));
+  EXPECT_TRUE(std::isinf(d));
+  EXPECT_FALSE(ParseGoFloat("abc", &d));
+}
+
+}  // namespace
+}  // namespace xscaler::promql

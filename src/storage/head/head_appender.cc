@@ -1,0 +1,130 @@
+// The head's storage::Appender: validates and stages samples, catching out-of-order and
+// conflicting duplicates against both the committed head and this appender's own batch, then
+// commits them through Head::Commit (WAL first, then the head).
+
+#include <algorithm>
+#include <bit>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "storage/head/head.h"
+
+namespace xscaler::storage::head {
+namespace {
+
+class HeadAppender final : public Appender {
+ public:
+  explicit HeadAppender(Head* head) : head_(head) {}
+  ~HeadAppender() override = default;
+
+  absl::StatusOr<SeriesRef> Append(SeriesRef ref, const labels::Labels& lset, int64_t t,
+                                   double v) override {
+    if (spent_) return absl::FailedPreconditionError("appender used after Commit or Rollback");
+    MemSeries* s = ref != 0 ? head_->GetByRef(ref) : nullptr;
+    if (s == nullptr) {
+      if (auto st = ValidateLabels(lset); !st.ok()) return st;
+      bool created;
+      s = head_->GetOrCreate(lset, &created);
+    }
+
+    bool has = false;
+    int64_t newest_t = 0;
+    double newest_v = 0;
+    if (auto it = latest_.find(s); it != latest_.end()) {
+      has = true;
+      newest_t = it->second.first;
+      newest_v = it->second.second;
+    } else {
+      absl::MutexLock lock(&head_->StripeLock(s));
+      has = s->has_samples();
+      newest_t = s->last_t();
+      newest_v = s->last_v();
+    }
+    if (has) {
+      if (t < newest_t) {
+        return absl::OutOfRangeError(
+            absl::StrCat("out of order sample: timestamp ", t,
+                         " is older than the series' newest sample ", newest_t));
+      }
+      if (t == newest_t) {
+        if (std::bit_cast<uint64_t>(v) != std::bit_cast<uint64_t>(newest_v)) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              "duplicate sample for timestamp ", t, " with a different value"));
+        }
+        return s->ref();  // equal duplicate: accepted, nothing to store
+      }
+    }
+    samples_.push_back({s, t, v});
+    latest_[s] = {t, v};
+    return s->ref();
+  }
+
+  void UpdateMetadata(const std::string& metric_family, const MetricMetadata& md) override {
+    if (spent_ || head_->MetadataEquals(metric_family, md)) return;
+    for (auto& m : metadata_) {
+      if (m.family == metric_family) {
+        m.type = md.type;
+        m.unit = md.unit;
+        m.help = md.help;
+        return;
+      }
+    }
+    metadata_.push_back({metric_family, md.type, md.unit, md.help});
+  }
+
+  absl::Status Commit() override {
+    if (spent_) return absl::FailedPreconditionError("appender committed or rolled back twice");
+    spent_ = true;
+    if (samples_.empty() && metadata_.empty()) return absl::OkStatus();
+
+    std::vector<std::string> records;
+    std::vector<MemSeries*> unlogged;
+    for (const auto& [s, _] : latest_) {
+      if (!s->logged()) unlogged.push_back(s);
+    }
+    if (!unlogged.empty()) {
+      std::sort(unlogged.begin(), unlogged.end(),
+                [](const MemSeries* a, const MemSeries* b) { return a->ref() < b->ref(); });
+      std::vector<wal::SeriesRecord> recs;
+      recs.reserve(unlogged.size());
+      for (MemSeries* s : unlogged) recs.push_back({s->ref(), s->Labels()});
+      wal::EncodeSeries(recs, &records.emplace_back());
+    }
+    if (!samples_.empty()) {
+      std::vector<wal::SampleRecord> recs;
+      recs.reserve(samples_.size());
+      for (const auto& ss : samples_) recs.push_back({ss.series->ref(), ss.t, ss.v});
+      wal::EncodeSamples(recs, &records.emplace_back());
+    }
+    if (!metadata_.empty()) wal::EncodeMetadata(metadata_, &records.emplace_back());
+
+    absl::Status st = head_->Commit(std::move(records), samples_, unlogged, metadata_);
+    Clear();
+    return st;
+  }
+
+  void Rollback() override {
+    spent_ = true;
+    Clear();
+  }
+
+ private:
+  void Clear() {
+    samples_ = {};
+    latest_ = {};
+    metadata_ = {};
+  }
+
+  Head* const head_;
+  bool spent_ = false;
+  std::vector<StagedSample> samples_;
+  // Newest staged sample per series, for ordering checks within the batch.
+  absl::flat_hash_map<MemSeries*, std::pair<int64_t, double>> latest_;
+  std::vector<wal::MetadataRecord> metadata_;
+};
+
+}  // namespace
+
+std::unique_ptr<Appender> Head::NewAppender() { return std::make_unique<HeadAppender>(this); }
+
+}  // namespace xscaler::storage::head

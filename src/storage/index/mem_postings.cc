@@ -1,0 +1,150 @@
+#include "storage/index/mem_postings.h"
+
+#include <algorithm>
+
+namespace xscaler::storage::index {
+namespace {
+
+// Debian's Abseil has its own string_view type; heterogeneous lookup needs that one.
+absl::string_view Key(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+void InsertSorted(Postings& list, uint64_t ref) {
+  if (list.empty() || list.back() < ref) {
+    list.push_back(ref);
+    return;
+  }
+  auto it = std::lower_bound(list.begin(), list.end(), ref);
+  if (it != list.end() && *it == ref) return;
+  list.insert(it, ref);
+}
+
+void EraseSorted(Postings& list, uint64_t ref) {
+  auto it = std::lower_bound(list.begin(), list.end(), ref);
+  if (it != list.end() && *it == ref) list.erase(it);
+}
+
+std::vector<std::string> SortedKeys(const auto& map) {
+  std::vector<std::string> out;
+  out.reserve(map.size());
+  for (const auto& [k, _] : map) out.push_back(k);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+void MemPostings::Add(uint64_t ref, const labels::Labels& lset) {
+  absl::MutexLock lock(&mu_);
+  for (const auto& l : lset) InsertSorted(by_name_[l.name][l.value], ref);
+  InsertSorted(all_, ref);
+}
+
+void MemPostings::Delete(uint64_t ref, const labels::Labels& lset) {
+  absl::MutexLock lock(&mu_);
+  for (const auto& l : lset) {
+    auto n = by_name_.find(l.name);
+    if (n == by_name_.end()) continue;
+    auto v = n->second.find(l.value);
+    if (v == n->second.end()) continue;
+    EraseSorted(v->second, ref);
+    if (v->second.empty()) n->second.erase(v);
+    if (n->second.empty()) by_name_.erase(n);
+  }
+  EraseSorted(all_, ref);
+}
+
+size_t MemPostings::NumLabelPairs() const {
+  absl::ReaderMutexLock lock(&mu_);
+  size_t n = 0;
+  for (const auto& [_, values] : by_name_) n += values.size();
+  return n;
+}
+
+size_t MemPostings::NumSeries() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return all_.size();
+}
+
+Postings MemPostings::PostingsFor(std::string_view name, std::string_view value) const {
+  absl::ReaderMutexLock lock(&mu_);
+  if (name.empty() && value.empty()) return all_;
+  auto n = by_name_.find(Key(name));
+  if (n == by_name_.end()) return {};
+  auto v = n->second.find(Key(value));
+  if (v == n->second.end()) return {};
+  return v->second;
+}
+
+Postings MemPostings::AllPostings() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return all_;
+}
+
+Postings MemPostings::PostingsForValues(std::string_view name,
+                                        absl::FunctionRef<bool(std::string_view)> pred) const {
+  std::vector<std::span<const uint64_t>> lists;
+  absl::ReaderMutexLock lock(&mu_);
+  auto n = by_name_.find(Key(name));
+  if (n == by_name_.end()) return {};
+  for (const auto& [value, list] : n->second) {
+    if (pred(value)) lists.emplace_back(list);
+  }
+  return Merge(std::span<const std::span<const uint64_t>>(lists));
+}
+
+Postings MemPostings::PostingsForValueList(std::string_view name,
+                                           std::span<const std::string> values) const {
+  std::vector<std::span<const uint64_t>> lists;
+  absl::ReaderMutexLock lock(&mu_);
+  auto n = by_name_.find(Key(name));
+  if (n == by_name_.end()) return {};
+  for (const auto& value : values) {
+    auto v = n->second.find(Key(value));
+    if (v != n->second.end()) lists.emplace_back(v->second);
+  }
+  return Merge(std::span<const std::span<const uint64_t>>(lists));
+}
+
+std::vector<std::string> MemPostings::LabelNames() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return SortedKeys(by_name_);
+}
+
+std::vector<std::string> MemPostings::LabelValues(std::string_view name) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto n = by_name_.find(Key(name));
+  if (n == by_name_.end()) return {};
+  return SortedKeys(n->second);
+}
+
+std::vector<std::string> MemPostings::LabelNamesFor(std::span<const uint64_t> p) const {
+  std::vector<std::string> out;
+  if (p.empty()) return out;
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& [name, values] : by_name_) {
+    for (const auto& [_, list] : values) {
+      if (Intersects(list, p)) {
+        out.push_back(name);
+        break;
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> MemPostings::LabelValuesFor(std::string_view name,
+                                                     std::span<const uint64_t> p) const {
+  std::vector<std::string> out;
+  if (p.empty()) return out;
+  absl::ReaderMutexLock lock(&mu_);
+  auto n = by_name_.find(Key(name));
+  if (n == by_name_.end()) return out;
+  for (const auto& [value, list] : n->second) {
+    if (Intersects(list, p)) out.push_back(value);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace xscaler::storage::index

@@ -1,0 +1,422 @@
+#include "storage/wal/wal.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/coding.h"
+#include "base/crc32c.h"
+
+namespace xscaler::storage::wal {
+namespace {
+
+// Frame layout: docs/format/wal.md.
+constexpr size_t kHeaderSize = 9;
+constexpr uint8_t kFrameBatch = 1;
+constexpr uint64_t kMaxFrameSize = 1ull << 30;
+// A leader takes at most this many bytes of queued frames into one group, bounding latency.
+constexpr uint64_t kMaxGroupBytes = 32ull << 20;
+
+template <typename Str>
+absl::StatusOr<std::string> BuildFrame(std::span<const Str> records) {
+  size_t total = kHeaderSize + base::kMaxVarint64Bytes;
+  for (const auto& r : records) total += r.size() + base::kMaxVarint64Bytes;
+  std::string frame;
+  frame.reserve(total);
+  frame.resize(kHeaderSize);
+  base::PutVarint64(&frame, records.size());
+  for (const auto& r : records) base::PutLengthPrefixed(&frame, std::string_view(r));
+  uint64_t len = frame.size() - kHeaderSize;
+  if (len > kMaxFrameSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "wal batch of ", len, " bytes exceeds the limit of ", kMaxFrameSize, " bytes per Write"));
+  }
+  frame[0] = static_cast<char>(kFrameBatch);
+  base::EncodeFixed32(frame.data() + 1, static_cast<uint32_t>(len));
+  uint32_t crc = base::Crc32c(std::string_view(frame).substr(0, 5));
+  crc = base::Crc32c(std::string_view(frame).substr(kHeaderSize), crc);
+  base::EncodeFixed32(frame.data() + 5, base::MaskCrc(crc));
+  return frame;
+}
+
+bool ParseSegmentName(std::string_view name, uint64_t* n) {
+  if (name.size() < 8 || name.size() > 19) return false;
+  uint64_t v = 0;
+  for (char c : name) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *n = v;
+  return true;
+}
+
+}  // namespace
+
+std::string SegmentPath(const std::string& dir, uint64_t segment) {
+  return base::JoinPath(dir, absl::StrFormat("%08d", segment));
+}
+
+absl::StatusOr<std::vector<uint64_t>> ListSegments(base::Env* env, const std::string& dir) {
+  std::vector<uint64_t> out;
+  if (!env->IsDirectory(dir)) return out;
+  auto children = env->GetChildren(dir);
+  if (!children.ok()) return children.status();
+  for (const std::string& name : *children) {
+    uint64_t n;
+    if (ParseSegmentName(name, &n)) out.push_back(n);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::Status RemoveSegmentsBefore(base::Env* env, const std::string& dir, uint64_t segment) {
+  auto segs = ListSegments(env, dir);
+  if (!segs.ok()) return segs.status();
+  for (uint64_t n : *segs) {
+    if (n >= segment) break;
+    if (absl::Status s = env->RemoveFile(SegmentPath(dir, n)); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+struct Writer::Waiter {
+  enum class Kind { kWrite, kRoll, kClose };
+  Kind kind = Kind::kWrite;
+  std::string frame;
+  absl::Status status;
+  bool done = false;
+  absl::CondVar cv;
+};
+
+Writer::Writer(base::Env* env, std::string dir, WriterOptions opts)
+    : env_(env), dir_(std::move(dir)), opts_(opts) {}
+
+Writer::~Writer() { (void)Close(); }
+
+absl::StatusOr<std::unique_ptr<Writer>> Writer::Open(base::Env* env, std::string dir,
+                                                     WriterOptions opts) {
+  if (absl::Status s = env->CreateDir(dir); !s.ok()) return s;
+  auto segs = ListSegments(env, dir);
+  if (!segs.ok()) return segs.status();
+  std::unique_ptr<Writer> w(new Writer(env, std::move(dir), opts));
+  uint64_t next = segs->empty() ? 1 : segs->back() + 1;
+  if (absl::Status s = w->OpenSegment(next); !s.ok()) return s;
+  return w;
+}
+
+void Writer::SetSegment(uint64_t segment) {
+  absl::MutexLock l(&mu_);
+  segment_ = segment;
+}
+
+uint64_t Writer::Segment() const {
+  absl::MutexLock l(&mu_);
+  return segment_;
+}
+
+absl::Status Writer::OpenSegment(uint64_t segment) {
+  file_.reset();
+  cur_size_ = good_size_ = 0;
+  damaged_ = false;
+  // On failure file_segment_ keeps the previous number, so the next attempt reuses this one.
+  auto f = env_->NewWritableFile(SegmentPath(dir_, segment));
+  if (!f.ok()) return f.status();
+  file_ = *std::move(f);
+  file_segment_ = segment;
+  SetSegment(segment);
+  return absl::OkStatus();
+}
+
+absl::Status Writer::RecoverTail() {
+  // Dropping the file first lets any bytes it still buffers reach the OS before they are cut.
+  file_.reset();
+  std::string path = SegmentPath(dir_, file_segment_);
+  if (absl::Status s = env_->Truncate(path, good_size_); !s.ok()) return s;
+  auto f = env_->NewAppendableFile(path);
+  if (!f.ok()) return f.status();
+  file_ = *std::move(f);
+  cur_size_ = good_size_;
+  damaged_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status Writer::WriteGroup(std::span<Waiter* const> group) {
+  if (damaged_) {
+    if (absl::Status s = RecoverTail(); !s.ok()) return s;
+  }
+  if (file_ == nullptr) {
+    if (absl::Status s = OpenSegment(file_segment_ + 1); !s.ok()) return s;
+  }
+  absl::Status s;
+  for (Waiter* w : group) {
+    if (cur_size_ > 0 && cur_size_ + w->frame.size() > opts_.segment_size) {
+      // Everything before a segment boundary is synced, so only the last segment can ever
+      // have a torn tail.
+      s = file_->Sync();
+      if (!s.ok()) break;
+      good_size_ = cur_size_;
+      s = file_->Close();
+      file_.reset();
+      if (!s.ok()) return s;  // contents were synced; the next Write opens a new segment
+      if (s = OpenSegment(file_segment_ + 1); !s.ok()) return s;
+    }
+    s = file_->Append(w->frame);
+    cur_size_ += w->frame.size();
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = opts_.sync ? file_->Sync() : file_->Flush();
+  if (s.ok()) {
+    good_size_ = cur_size_;
+    return s;
+  }
+  // The tail past good_size_ is in an unknown state (fsync failures may even have dropped
+  // pages): cut it now if possible, else before the next write.
+  damaged_ = true;
+  (void)RecoverTail();
+  return s;
+}
+
+absl::Status Writer::DoRoll() {
+  if (damaged_) {
+    if (absl::Status s = RecoverTail(); !s.ok()) return s;
+  }
+  if (file_ != nullptr) {
+    absl::Status s = file_->Sync();
+    if (s.ok()) s = file_->Close();
+    if (!s.ok()) {
+      damaged_ = true;
+      return s;
+    }
+  }
+  return OpenSegment(file_segment_ + 1);
+}
+
+absl::Status Writer::DoClose() {
+  absl::Status s;
+  if (damaged_) s = RecoverTail();
+  if (file_ != nullptr) {
+    if (s.ok()) s = file_->Sync();
+    absl::Status c = file_->Close();
+    if (s.ok()) s = c;
+    file_.reset();
+  }
+  return s;
+}
+
+absl::Status Writer::Submit(Waiter* w) {
+  absl::MutexLock l(&mu_);
+  queue_.push_back(w);
+  while (!w->done && queue_.front() != w) w->cv.Wait(&mu_);
+  if (w->done) return w->status;
+
+  // Leader: take a group of queued writes (or run a roll/close alone).
+  std::vector<Waiter*> group;
+  uint64_t bytes = 0;
+  for (Waiter* q : queue_) {
+    if (q->kind != Waiter::Kind::kWrite) {
+      if (group.empty()) group.push_back(q);
+      break;
+    }
+    if (!group.empty() && bytes + q->frame.size() > kMaxGroupBytes) break;
+    if (!group.empty() && group.front()->kind != Waiter::Kind::kWrite) break;
+    group.push_back(q);
+    bytes += q->frame.size();
+  }
+
+  absl::Status s;
+  if (closed_) {
+    s = w->kind == Waiter::Kind::kClose
+            ? absl::OkStatus()
+            : absl::FailedPreconditionError(absl::StrCat("wal in ", dir_, " is closed"));
+  } else {
+    mu_.Unlock();
+    switch (w->kind) {
+      case Waiter::Kind::kWrite: s = WriteGroup(group); break;
+      case Waiter::Kind::kRoll: s = DoRoll(); break;
+      case Waiter::Kind::kClose: s = DoClose(); break;
+    }
+    mu_.Lock();
+    if (w->kind == Waiter::Kind::kClose) closed_ = true;
+  }
+  for (Waiter* q : group) {
+    queue_.pop_front();
+    if (q != w) {
+      q->status = s;
+      q->done = true;
+      q->cv.Signal();
+    }
+  }
+  if (!queue_.empty()) queue_.front()->cv.Signal();
+  return s;
+}
+
+absl::Status Writer::Write(std::span<const std::string> records) {
+  if (records.empty()) return absl::OkStatus();
+  auto frame = BuildFrame(records);
+  if (!frame.ok()) return frame.status();
+  Waiter w;
+  w.frame = *std::move(frame);
+  return Submit(&w);
+}
+
+absl::Status Writer::Write(std::span<const std::string_view> records) {
+  if (records.empty()) return absl::OkStatus();
+  auto frame = BuildFrame(records);
+  if (!frame.ok()) return frame.status();
+  Waiter w;
+  w.frame = *std::move(frame);
+  return Submit(&w);
+}
+
+absl::StatusOr<uint64_t> Writer::NextSegment() {
+  Waiter w;
+  w.kind = Waiter::Kind::kRoll;
+  if (absl::Status s = Submit(&w); !s.ok()) return s;
+  return Segment();
+}
+
+absl::Status Writer::Close() {
+  Waiter w;
+  w.kind = Waiter::Kind::kClose;
+  return Submit(&w);
+}
+
+Reader::Reader(base::Env* env, std::string dir, std::vector<uint64_t> segments)
+    : env_(env), dir_(std::move(dir)), segments_(std::move(segments)) {}
+
+absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(base::Env* env, std::string dir,
+                                                     uint64_t first_segment) {
+  auto segs = ListSegments(env, dir);
+  if (!segs.ok()) return segs.status();
+  std::erase_if(*segs, [&](uint64_t n) { return n < first_segment; });
+  return std::unique_ptr<Reader>(new Reader(env, std::move(dir), *std::move(segs)));
+}
+
+uint64_t Reader::segment() const {
+  return seg_index_ < segments_.size() ? segments_[seg_index_] : 0;
+}
+
+bool Reader::Corrupt(std::string_view what) {
+  corrupt_ = true;
+  file_.reset();
+  status_ = absl::DataLossError(absl::StrFormat("wal segment %08d offset %d: %s", segment(),
+                                                frame_end_, std::string(what)));
+  return false;
+}
+
+bool Reader::ReadExact(size_t n, std::string* dst) {
+  dst->resize(n);
+  size_t got = 0;
+  while (got < n) {
+    auto r = file_->Read(n - got, dst->data() + got);
+    if (!r.ok()) {
+      status_ = r.status();
+      file_.reset();
+      done_ = true;
+      return false;
+    }
+    if (r->empty()) return Corrupt("file shrank while reading");
+    if (r->data() != dst->data() + got) std::memmove(dst->data() + got, r->data(), r->size());
+    got += r->size();
+  }
+  return true;
+}
+
+bool Reader::ReadFrame() {
+  for (;;) {
+    if (file_ == nullptr) {
+      if (seg_index_ >= segments_.size()) {
+        done_ = true;
+        return false;
+      }
+      std::string path = SegmentPath(dir_, segments_[seg_index_]);
+      auto size = env_->FileSize(path);
+      auto f = size.ok() ? env_->NewSequentialFile(path)
+                         : absl::StatusOr<std::unique_ptr<base::SequentialFile>>(size.status());
+      if (!f.ok()) {
+        status_ = f.status();
+        done_ = true;
+        return false;
+      }
+      file_ = *std::move(f);
+      file_size_ = *size;
+      frame_end_ = 0;
+    }
+    uint64_t left = file_size_ - frame_end_;
+    if (left == 0) {
+      file_.reset();
+      if (seg_index_ + 1 >= segments_.size()) {
+        done_ = true;  // stays on the last segment so segment()/offset() name the end
+        return false;
+      }
+      ++seg_index_;
+      continue;
+    }
+    if (left < kHeaderSize) {
+      return Corrupt(absl::StrCat("torn frame header (", left, " bytes left)"));
+    }
+    if (!ReadExact(kHeaderSize, &header_)) return false;
+    auto type = static_cast<uint8_t>(header_[0]);
+    uint32_t len = base::DecodeFixed32(header_.data() + 1);
+    uint32_t want_crc = base::UnmaskCrc(base::DecodeFixed32(header_.data() + 5));
+    if (type != kFrameBatch) return Corrupt(absl::StrCat("invalid frame type ", type));
+    if (len > kMaxFrameSize) return Corrupt(absl::StrCat("invalid frame length ", len));
+    if (len > left - kHeaderSize) {
+      return Corrupt(absl::StrCat("frame of ", len, " bytes cut short: ", left - kHeaderSize,
+                                  " bytes left (torn write)"));
+    }
+    if (!ReadExact(len, &frame_)) return false;
+    uint32_t crc = base::Crc32c(std::string_view(header_).substr(0, 5));
+    crc = base::Crc32c(frame_, crc);
+    if (crc != want_crc) return Corrupt("crc mismatch");
+    // Validate the whole payload now so a frame is replayed entirely or not at all.
+    std::string_view p = frame_;
+    uint64_t count;
+    if (!base::GetVarint64(&p, &count) || count > p.size()) {
+      return Corrupt("malformed frame payload");
+    }
+    std::string_view records = p;
+    for (uint64_t i = 0; i < count; ++i) {
+      std::string_view rec;
+      if (!base::GetLengthPrefixed(&p, &rec)) return Corrupt("malformed frame payload");
+    }
+    if (!p.empty()) return Corrupt("malformed frame payload (trailing bytes)");
+    pending_ = records;
+    pending_count_ = count;
+    frame_end_ += kHeaderSize + len;
+    return true;
+  }
+}
+
+bool Reader::Next(std::string_view* record) {
+  for (;;) {
+    if (pending_count_ > 0) {
+      (void)base::GetLengthPrefixed(&pending_, record);  // validated by ReadFrame
+      --pending_count_;
+      return true;
+    }
+    if (done_ || corrupt_ || !ReadFrame()) return false;
+  }
+}
+
+bool Reader::Next(std::string* record) {
+  std::string_view r;
+  if (!Next(&r)) return false;
+  record->assign(r.data(), r.size());
+  return true;
+}
+
+absl::Status Reader::Repair() {
+  if (!corrupt_) return status_;
+  file_.reset();
+  uint64_t seg = segments_[seg_index_];
+  if (absl::Status s = env_->Truncate(SegmentPath(dir_, seg), frame_end_); !s.ok()) return s;
+  for (size_t i = seg_index_ + 1; i < segments_.size(); ++i) {
+    if (absl::Status s = env_->RemoveFile(SegmentPath(dir_, segments_[i])); !s.ok()) return s;
+  }
+  return env_->SyncDir(dir_);
+}
+
+}  // namespace xscaler::storage::wal

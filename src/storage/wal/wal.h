@@ -1,0 +1,154 @@
+// A segmented write-ahead log of opaque records, written in CRC'd batches (frames). Byte
+// format: docs/format/wal.md.
+//
+// Segments are files named by an 8-digit decimal number ("dir/00000001", ...), written in
+// order and rolled when the next frame would take a segment past WriterOptions::segment_size.
+// A Writer never appends to an existing segment: it always starts one after the highest
+// existing number, so a torn tail left by a crash is never written after.
+//
+// Atomicity and durability: Writer::Write appends its records as one frame with one CRC, so
+// after a crash a reader sees all of them or none; it returns only after the frame is synced.
+// A Reader stops at the first frame that is torn or corrupt (status() says where); Repair then
+// truncates the log there so a Writer can continue. A torn tail never costs a frame that was
+// fully synced before the crash.
+//
+// Thread-safety: Writer is thread-safe and group-commits concurrent Writes into one fsync.
+// Reader is used by one thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "base/env.h"
+
+namespace xscaler::storage::wal {
+
+inline constexpr uint64_t kDefaultSegmentSize = 128ull << 20;
+
+struct WriterOptions {
+  uint64_t segment_size = kDefaultSegmentSize;
+  // Whether Write waits for fsync. Only tests and benchmarks that accept loss turn this off.
+  bool sync = true;
+};
+
+// "dir/00000042" for segment 42.
+std::string SegmentPath(const std::string& dir, uint64_t segment);
+// Segment numbers present in `dir`, ascending (names that are not 8+ decimal digits are
+// ignored). An absent dir has none.
+absl::StatusOr<std::vector<uint64_t>> ListSegments(base::Env* env, const std::string& dir);
+// Deletes segments numbered below `segment` (after a checkpoint made them redundant).
+absl::Status RemoveSegmentsBefore(base::Env* env, const std::string& dir, uint64_t segment);
+
+class Writer {
+ public:
+  // Creates `dir` if needed and a new segment numbered after the existing ones.
+  // REQUIRES: the log was replayed and, if corrupt, Repair()ed first: Repair removes every
+  // segment after a corruption, including ones a Writer opened on an unrepaired log.
+  static absl::StatusOr<std::unique_ptr<Writer>> Open(base::Env* env, std::string dir,
+                                                      WriterOptions opts = {});
+  ~Writer();  // closes (without waiting for anything beyond in-flight Writes)
+
+  // Appends `records` as one atomic frame and returns once it is durable. Concurrent callers
+  // share one fsync (leader/follower group commit). An empty span is a no-op. On error the
+  // records are not acknowledged (they may or may not be replayed after a crash); the writer
+  // tries to cut the damaged tail off and later Writes may succeed again (e.g. once disk space
+  // returns).
+  absl::Status Write(std::span<const std::string> records);
+  // Same, for callers that hold views (avoids copying into std::strings).
+  absl::Status Write(std::span<const std::string_view> records);
+
+  // Closes the current segment and starts the next one; returns its number. Records written
+  // before the call are all in segments below the returned number (for checkpointing).
+  absl::StatusOr<uint64_t> NextSegment();
+
+  // Syncs and closes; further Writes fail. Idempotent.
+  absl::Status Close();
+
+  // The segment currently written to.
+  uint64_t Segment() const;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  struct Waiter;
+  Writer(base::Env* env, std::string dir, WriterOptions opts);
+  // Queues `w` and runs it, as the leader or by letting a leader run it.
+  absl::Status Submit(Waiter* w);
+  // Leader work (DoX too), run without mu_ by the single leader, the front of queue_.
+  absl::Status WriteGroup(std::span<Waiter* const> group);
+  absl::Status DoRoll();
+  absl::Status DoClose();
+  absl::Status OpenSegment(uint64_t segment);
+  absl::Status RecoverTail();
+  void SetSegment(uint64_t segment);
+
+  base::Env* const env_;
+  const std::string dir_;
+  const WriterOptions opts_;
+
+  mutable absl::Mutex mu_;
+  std::deque<Waiter*> queue_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t segment_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // Owned by the current leader: only the front of queue_ touches these.
+  std::unique_ptr<base::WritableFile> file_;  // null after a failed roll
+  uint64_t file_segment_ = 0;  // number of the last segment opened
+  uint64_t cur_size_ = 0;      // bytes appended to the current segment
+  uint64_t good_size_ = 0;     // bytes of the current segment known to be synced and whole
+  bool damaged_ = false;       // bytes past good_size_ may be on disk and must be cut
+};
+
+class Reader {
+ public:
+  // Replays every segment in `dir` in order (`first_segment` and above only, if given).
+  static absl::StatusOr<std::unique_ptr<Reader>> Open(base::Env* env, std::string dir,
+                                                      uint64_t first_segment = 0);
+
+  // The next record; false at the end of the log or at the first corruption.
+  bool Next(std::string* record);
+  // Same without a copy: *record points into the reader and is valid until the next call.
+  bool Next(std::string_view* record);
+  // OK at a clean end; DataLoss("wal segment 00000003 offset 1234: crc mismatch") otherwise.
+  absl::Status status() const { return status_; }
+  // After a corruption: truncates the segment at the end of the last good frame and removes
+  // later segments, so the log reads cleanly and a Writer can append after it.
+  absl::Status Repair();
+
+  // Progress: the segment being read and the byte offset of the next frame in it.
+  uint64_t segment() const;
+  uint64_t offset() const { return frame_end_; }
+  const std::vector<uint64_t>& segments() const { return segments_; }
+
+ private:
+  Reader(base::Env* env, std::string dir, std::vector<uint64_t> segments);
+  // Reads and verifies the next frame, moving on to later segments at a segment's end.
+  bool ReadFrame();
+  bool ReadExact(size_t n, std::string* dst);
+  bool Corrupt(std::string_view what);
+
+  base::Env* const env_;
+  const std::string dir_;
+  const std::vector<uint64_t> segments_;
+  size_t seg_index_ = 0;  // index into segments_ of the segment being read
+  std::unique_ptr<base::SequentialFile> file_;  // null between segments
+  uint64_t file_size_ = 0;
+  uint64_t frame_end_ = 0;  // offset just past the last good frame in the open segment
+  std::string header_;
+  std::string frame_;          // payload of the current frame
+  std::string_view pending_;   // records of frame_ not yet returned
+  uint64_t pending_count_ = 0;
+  bool done_ = false;
+  bool corrupt_ = false;
+  absl::Status status_;
+};
+
+}  // namespace xscaler::storage::wal

@@ -1,0 +1,411 @@
+#include "storage/wal/wal.h"
+
+#include <stdlib.h>
+
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "base/fault_env.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace xscaler::storage::wal {
+namespace {
+
+using ::testing::HasSubstr;
+
+class WalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "/waltest.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    root_ = tmpl;
+    dir_ = root_ + "/wal";
+  }
+  void TearDown() override { (void)base::Env::Default()->RemoveDirRecursive(root_); }
+
+  std::vector<std::string> ReadAll(base::Env* env, const std::string& dir, absl::Status* st,
+                                   uint64_t first = 0) {
+    auto r = Reader::Open(env, dir, first);
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<std::string> out;
+    std::string rec;
+    while ((*r)->Next(&rec)) out.push_back(rec);
+    *st = (*r)->status();
+    return out;
+  }
+
+  static std::vector<std::string> Batch(int i, int n) {
+    std::vector<std::string> b;
+    for (int j = 0; j < n; ++j) b.push_back(absl::StrCat("batch", i, "-rec", j, std::string(i % 7, 'x')));
+    return b;
+  }
+
+  base::Env* env_ = base::Env::Default();
+  std::string root_, dir_;
+};
+
+TEST_F(WalTest, SegmentNamesAndListing) {
+  EXPECT_EQ(SegmentPath("/a/wal", 3), "/a/wal/00000003");
+  auto none = ListSegments(env_, dir_);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  ASSERT_TRUE(env_->CreateDir(dir_).ok());
+  for (const char* name : {"00000002", "00000010", "checkpoint.00000001", "0000001", "junk"}) {
+    ASSERT_TRUE(env_->WriteStringToFileAtomic(base::JoinPath(dir_, name), "").ok());
+  }
+  EXPECT_EQ(*ListSegments(env_, dir_), (std::vector<uint64_t>{2, 10}));
+  ASSERT_TRUE(RemoveSegmentsBefore(env_, dir_, 10).ok());
+  EXPECT_EQ(*ListSegments(env_, dir_), (std::vector<uint64_t>{10}));
+}
+
+TEST_F(WalTest, RoundTripWithSegmentRoll) {
+  std::vector<std::string> want;
+  {
+    auto w = Writer::Open(env_, dir_, WriterOptions{.segment_size = 4096});
+    ASSERT_TRUE(w.ok()) << w.status();
+    EXPECT_EQ((*w)->Segment(), 1u);
+    for (int i = 0; i < 500; ++i) {
+      auto b = Batch(i, 1 + i % 5);
+      ASSERT_TRUE((*w)->Write(b).ok());
+      want.insert(want.end(), b.begin(), b.end());
+    }
+    std::string big(10000, 'B');  // larger than a segment: gets one of its own
+    std::vector<std::string_view> views = {big, "tail"};
+    ASSERT_TRUE((*w)->Write(views).ok());
+    want.push_back(big);
+    want.push_back("tail");
+    ASSERT_TRUE((*w)->Write(std::span<const std::string>()).ok());
+    EXPECT_GT((*w)->Segment(), 5u);
+    ASSERT_TRUE((*w)->Close().ok());
+    ASSERT_TRUE((*w)->Close().ok());
+    EXPECT_TRUE(absl::IsFailedPrecondition((*w)->Write(Batch(0, 1))));
+  }
+  auto segs = *ListSegments(env_, dir_);
+  ASSERT_GT(segs.size(), 5u);
+  for (uint64_t s : segs) {
+    if (s != segs.back()) {
+      EXPECT_LE(*env_->FileSize(SegmentPath(dir_, s)), 10100u);
+    }
+  }
+  absl::Status st;
+  EXPECT_EQ(ReadAll(env_, dir_, &st), want);
+  EXPECT_TRUE(st.ok()) << st;
+  // A reader from a later segment sees a suffix.
+  auto tail = ReadAll(env_, dir_, &st, segs[segs.size() / 2]);
+  EXPECT_TRUE(st.ok());
+  ASSERT_FALSE(tail.empty());
+  EXPECT_LT(tail.size(), want.size());
+  EXPECT_TRUE(std::equal(tail.rbegin(), tail.rend(), want.rbegin()));
+}
+
+TEST_F(WalTest, OpenStartsANewSegmentAfterExistingOnes) {
+  for (int round = 0; round < 3; ++round) {
+    auto w = Writer::Open(env_, dir_);
+    ASSERT_TRUE(w.ok());
+    EXPECT_EQ((*w)->Segment(), static_cast<uint64_t>(round + 1));
+    ASSERT_TRUE((*w)->Write(Batch(round, 2)).ok());
+  }
+  absl::Status st;
+  auto got = ReadAll(env_, dir_, &st);
+  EXPECT_TRUE(st.ok());
+  EXPECT_EQ(got.size(), 6u);
+  EXPECT_EQ(got[0], Batch(0, 2)[0]);
+  EXPECT_EQ(got[5], Batch(2, 2)[1]);
+}
+
+TEST_F(WalTest, NextSegmentForCheckpoints) {
+  auto w = Writer::Open(env_, dir_);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Write(Batch(1, 1)).ok());
+  auto n = (*w)->NextSegment();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2u);
+  EXPECT_EQ((*w)->Segment(), 2u);
+  ASSERT_TRUE((*w)->Write(Batch(2, 1)).ok());
+  ASSERT_TRUE(RemoveSegmentsBefore(env_, dir_, *n).ok());
+  absl::Status st;
+  EXPECT_EQ(ReadAll(env_, dir_, &st), Batch(2, 1));
+  EXPECT_TRUE(st.ok());
+}
+
+TEST_F(WalTest, ConcurrentWritersLoseNothingAndKeepBatchesWhole) {
+  base::FaultInjectionEnv fenv(env_);
+  constexpr int kThreads = 8, kWrites = 150;
+  {
+    auto w = Writer::Open(&fenv, dir_, WriterOptions{.segment_size = 64 * 1024});
+    ASSERT_TRUE(w.ok());
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kWrites; ++i) {
+          std::vector<std::string> b = {absl::StrCat(t, ":", i, ":a"), absl::StrCat(t, ":", i, ":b")};
+          if (!(*w)->Write(b).ok()) ++failures;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0);
+    // Group commit: never more syncs than writes (usually far fewer).
+    EXPECT_LE(fenv.Count(base::FaultOp::kSync), kThreads * kWrites + 20);
+  }
+  ASSERT_TRUE(fenv.DropUnsyncedData().ok());
+  absl::Status st;
+  auto got = ReadAll(env_, dir_, &st);
+  ASSERT_TRUE(st.ok()) << st;
+  ASSERT_EQ(got.size(), static_cast<size_t>(kThreads * kWrites * 2));
+  std::map<int, int> next;  // per thread, writes appear in order
+  for (size_t i = 0; i < got.size(); i += 2) {
+    int t, n;
+    char c;
+    ASSERT_EQ(sscanf(got[i].c_str(), "%d:%d:%c", &t, &n, &c), 3);
+    EXPECT_EQ(c, 'a');
+    EXPECT_EQ(got[i + 1], absl::StrCat(t, ":", n, ":b"));
+    EXPECT_EQ(n, next[t]++);
+  }
+}
+
+TEST_F(WalTest, TornTailAtEveryOffsetKeepsEarlierBatches) {
+  std::vector<std::string> earlier;
+  uint64_t good_size;
+  {
+    auto w = Writer::Open(env_, dir_);
+    ASSERT_TRUE(w.ok());
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_TRUE((*w)->Write(Batch(i, 3)).ok());
+      auto b = Batch(i, 3);
+      earlier.insert(earlier.end(), b.begin(), b.end());
+    }
+    good_size = *env_->FileSize(SegmentPath(dir_, 1));
+    ASSERT_TRUE((*w)->Write(Batch(9, 4)).ok());
+  }
+  std::string full = *env_->ReadFileToString(SegmentPath(dir_, 1));
+  ASSERT_GT(full.size(), good_size);
+  for (uint64_t cut = good_size; cut < full.size(); ++cut) {
+    std::string d = absl::StrCat(root_, "/torn", cut);
+    ASSERT_TRUE(env_->CreateDir(d).ok());
+    ASSERT_TRUE(env_->WriteStringToFileAtomic(SegmentPath(d, 1), full.substr(0, cut)).ok());
+    auto r = Reader::Open(env_, d);
+    ASSERT_TRUE(r.ok());
+    std::vector<std::string> got;
+    std::string rec;
+    while ((*r)->Next(&rec)) got.push_back(rec);
+    EXPECT_EQ(got, earlier) << cut;
+    if (cut == good_size) {
+      EXPECT_TRUE((*r)->status().ok());
+    } else {
+      EXPECT_TRUE(absl::IsDataLoss((*r)->status())) << cut;
+      EXPECT_THAT((*r)->status().message(),
+                  HasSubstr(absl::StrCat("wal segment 00000001 offset ", good_size)));
+    }
+    ASSERT_TRUE((*r)->Repair().ok());
+    EXPECT_EQ(*env_->FileSize(SegmentPath(d, 1)), good_size);
+    if (cut == good_size + 3) {
+      // After repair, a writer continues in a new segment and everything reads cleanly.
+      auto w = Writer::Open(env_, d);
+      ASSERT_TRUE(w.ok());
+      EXPECT_EQ((*w)->Segment(), 2u);
+      ASSERT_TRUE((*w)->Write(Batch(20, 1)).ok());
+      absl::Status st;
+      auto all = ReadAll(env_, d, &st);
+      EXPECT_TRUE(st.ok()) << st;
+      EXPECT_EQ(all.size(), earlier.size() + 1);
+    }
+    ASSERT_TRUE(env_->RemoveDirRecursive(d).ok());
+  }
+}
+
+TEST_F(WalTest, BitFlipIsDataLossWithSegmentAndOffsetAndRepairDropsLaterSegments) {
+  std::vector<uint64_t> frame_starts;
+  {
+    auto w = Writer::Open(env_, dir_);
+    ASSERT_TRUE(w.ok());
+    for (int i = 0; i < 5; ++i) {
+      frame_starts.push_back(*env_->FileSize(SegmentPath(dir_, 1)));
+      ASSERT_TRUE((*w)->Write(Batch(i, 2)).ok());
+    }
+    ASSERT_TRUE((*w)->NextSegment().ok());
+    ASSERT_TRUE((*w)->Write(Batch(7, 2)).ok());
+  }
+  std::string seg = *env_->ReadFileToString(SegmentPath(dir_, 1));
+  seg[frame_starts[3] + 12] ^= 0x10;  // inside the 4th frame's payload
+  ASSERT_TRUE(env_->WriteStringToFileAtomic(SegmentPath(dir_, 1), seg).ok());
+
+  absl::Status st;
+  auto got = ReadAll(env_, dir_, &st);
+  EXPECT_EQ(got.size(), 6u);
+  EXPECT_TRUE(absl::IsDataLoss(st));
+  EXPECT_EQ(st.message(),
+            absl::StrCat("wal segment 00000001 offset ", frame_starts[3], ": crc mismatch"));
+
+  auto r = Reader::Open(env_, dir_);
+  std::string rec;
+  while ((*r)->Next(&rec)) {
+  }
+  ASSERT_TRUE((*r)->Repair().ok());
+  EXPECT_EQ(*ListSegments(env_, dir_), (std::vector<uint64_t>{1}));
+  EXPECT_EQ(*env_->FileSize(SegmentPath(dir_, 1)), frame_starts[3]);
+  got = ReadAll(env_, dir_, &st);
+  EXPECT_TRUE(st.ok());
+  EXPECT_EQ(got.size(), 6u);
+}
+
+TEST_F(WalTest, ZeroFilledTailIsDetected) {
+  {
+    auto w = Writer::Open(env_, dir_);
+    ASSERT_TRUE((*w)->Write(Batch(1, 1)).ok());
+  }
+  auto f = env_->NewAppendableFile(SegmentPath(dir_, 1));
+  ASSERT_TRUE((*f)->Append(std::string(4096, '\0')).ok());
+  ASSERT_TRUE((*f)->Close().ok());
+  absl::Status st;
+  EXPECT_EQ(ReadAll(env_, dir_, &st), Batch(1, 1));
+  EXPECT_THAT(st.message(), HasSubstr("invalid frame type 0"));
+}
+
+TEST_F(WalTest, PowerLossAfterWriteReturnedLosesNothingAcknowledged) {
+  base::FaultInjectionEnv fenv(env_);
+  std::vector<std::string> want;
+  {
+    auto w = Writer::Open(&fenv, dir_, WriterOptions{.segment_size = 2048});
+    ASSERT_TRUE(w.ok());
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE((*w)->Write(Batch(i, 2)).ok());
+      auto b = Batch(i, 2);
+      want.insert(want.end(), b.begin(), b.end());
+    }
+    ASSERT_TRUE(fenv.DropUnsyncedData().ok());  // crash while the writer is still open
+  }
+  absl::Status st;
+  EXPECT_EQ(ReadAll(&fenv, dir_, &st), want);
+  EXPECT_TRUE(st.ok()) << st;
+}
+
+TEST_F(WalTest, PowerLossWithoutSyncLosesData) {
+  // Shows the test above can fail: with sync off, unsynced frames vanish.
+  base::FaultInjectionEnv fenv(env_);
+  {
+    auto w = Writer::Open(&fenv, dir_, WriterOptions{.sync = false});
+    ASSERT_TRUE((*w)->Write(Batch(1, 2)).ok());
+    ASSERT_TRUE(fenv.DropUnsyncedData().ok());
+  }
+  absl::Status st;
+  EXPECT_TRUE(ReadAll(&fenv, dir_, &st).empty());
+}
+
+TEST_F(WalTest, FailedSyncIsReportedAndTheTailIsCut) {
+  base::FaultInjectionEnv fenv(env_);
+  auto w = Writer::Open(&fenv, dir_);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Write(Batch(1, 1)).ok());
+  fenv.FailNth(base::FaultOp::kSync, 1, absl::InternalError("fsync: Input/output error"));
+  absl::Status s = (*w)->Write(Batch(2, 1));
+  EXPECT_TRUE(absl::IsInternal(s)) << s;
+  ASSERT_TRUE((*w)->Write(Batch(3, 1)).ok());
+  ASSERT_TRUE((*w)->Close().ok());
+  ASSERT_TRUE(fenv.DropUnsyncedData().ok());
+  absl::Status st;
+  auto got = ReadAll(&fenv, dir_, &st);
+  EXPECT_TRUE(st.ok()) << st;
+  std::vector<std::string> want = Batch(1, 1);
+  want.push_back(Batch(3, 1)[0]);
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(WalTest, DiskFullFailsWritesUntilSpaceReturns) {
+  base::FaultInjectionEnv fenv(env_);
+  auto w = Writer::Open(&fenv, dir_);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Write(Batch(1, 1)).ok());
+  fenv.SetDiskFull(true);
+  absl::Status s = (*w)->Write(Batch(2, 1));
+  EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+  EXPECT_TRUE(absl::IsResourceExhausted((*w)->Write(Batch(3, 1))));
+  fenv.SetDiskFull(false);
+  ASSERT_TRUE((*w)->Write(Batch(4, 1)).ok());
+  ASSERT_TRUE((*w)->Close().ok());
+  absl::Status st;
+  auto got = ReadAll(&fenv, dir_, &st);
+  EXPECT_TRUE(st.ok()) << st;
+  std::vector<std::string> want = Batch(1, 1);
+  want.push_back(Batch(4, 1)[0]);
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(WalTest, FailedTruncateKeepsRetrying) {
+  base::FaultInjectionEnv fenv(env_);
+  auto w = Writer::Open(&fenv, dir_);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Write(Batch(1, 1)).ok());
+  fenv.FailNth(base::FaultOp::kSync, 1, absl::InternalError("sync"));
+  fenv.FailNth(base::FaultOp::kTruncate, 1, absl::InternalError("truncate"), /*sticky=*/true);
+  EXPECT_FALSE((*w)->Write(Batch(2, 1)).ok());
+  EXPECT_FALSE((*w)->Write(Batch(3, 1)).ok());  // the damaged tail blocks further writes
+  fenv.ClearFaults();
+  ASSERT_TRUE((*w)->Write(Batch(4, 1)).ok());
+  ASSERT_TRUE((*w)->Close().ok());
+  absl::Status st;
+  auto got = ReadAll(&fenv, dir_, &st);
+  EXPECT_TRUE(st.ok()) << st;
+  std::vector<std::string> want = Batch(1, 1);
+  want.push_back(Batch(4, 1)[0]);
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(WalTest, FailedSegmentCreationIsRetried) {
+  base::FaultInjectionEnv fenv(env_);
+  auto w = Writer::Open(&fenv, dir_, WriterOptions{.segment_size = 100});
+  ASSERT_TRUE(w.ok());
+  std::vector<std::string> want;
+  ASSERT_TRUE((*w)->Write(Batch(1, 4)).ok());  // fills segment 1 past 100 bytes
+  for (auto& r : Batch(1, 4)) want.push_back(r);
+  fenv.FailNth(base::FaultOp::kCreate, 1, absl::InternalError("create"));
+  EXPECT_FALSE((*w)->Write(Batch(2, 4)).ok());  // needs segment 2
+  ASSERT_TRUE((*w)->Write(Batch(3, 4)).ok());
+  for (auto& r : Batch(3, 4)) want.push_back(r);
+  EXPECT_EQ((*w)->Segment(), 2u);
+  ASSERT_TRUE((*w)->Close().ok());
+  ASSERT_TRUE(fenv.DropUnsyncedData().ok());
+  absl::Status st;
+  EXPECT_EQ(ReadAll(&fenv, dir_, &st), want);
+  EXPECT_TRUE(st.ok()) << st;
+}
+
+TEST_F(WalTest, ReaderReportsProgress) {
+  {
+    auto w = Writer::Open(env_, dir_);
+    ASSERT_TRUE((*w)->Write(Batch(1, 2)).ok());
+    ASSERT_TRUE((*w)->NextSegment().ok());
+    ASSERT_TRUE((*w)->Write(Batch(2, 1)).ok());
+  }
+  auto r = Reader::Open(env_, dir_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)->segments(), (std::vector<uint64_t>{1, 2}));
+  std::string_view rec;
+  ASSERT_TRUE((*r)->Next(&rec));
+  EXPECT_EQ(rec, Batch(1, 2)[0]);
+  EXPECT_EQ((*r)->segment(), 1u);
+  ASSERT_TRUE((*r)->Next(&rec));
+  ASSERT_TRUE((*r)->Next(&rec));
+  EXPECT_EQ((*r)->segment(), 2u);
+  EXPECT_EQ((*r)->offset(), *env_->FileSize(SegmentPath(dir_, 2)));
+  EXPECT_FALSE((*r)->Next(&rec));
+  EXPECT_TRUE((*r)->status().ok());
+}
+
+TEST_F(WalTest, EmptyAndMissingLogsReadCleanly) {
+  absl::Status st;
+  EXPECT_TRUE(ReadAll(env_, dir_, &st).empty());
+  EXPECT_TRUE(st.ok());
+  { auto w = Writer::Open(env_, dir_); }  // an empty segment
+  EXPECT_TRUE(ReadAll(env_, dir_, &st).empty());
+  EXPECT_TRUE(st.ok());
+  auto r = Reader::Open(env_, dir_);
+  EXPECT_TRUE((*r)->Repair().ok());  // nothing to repair
+}
+
+}  // namespace
+}  // namespace xscaler::storage::wal

@@ -1,0 +1,9 @@
+
+¸
+|
+
+service.name
+
+checkout
+
+ser
