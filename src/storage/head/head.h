@@ -49,6 +49,13 @@ struct HeadOptions {
   ChunkCutPolicy chunk;
   // Lock stripes (power of two). Each costs two mutexes and two small maps, per tenant.
   size_t stripes = 4096;
+  // Samples stamped further than this ahead of the server clock are rejected (0 = no limit),
+  // as Mimir's creation grace period does: one point from a client whose clock runs ahead
+  // would otherwise make every correct point of its series "out of order" until real time
+  // catches up. WAL replay does not apply it.
+  int64_t max_future_ms = 10 * 60 * 1000;
+  // Server clock in ms for that check; null = the system wall clock.
+  int64_t (*now_ms)() = nullptr;
 };
 
 struct HeadStats {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,12 @@
 
 namespace xscaler::storage::head {
 namespace {
+
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 class HeadAppender final : public Appender {
  public:
@@ -20,6 +27,7 @@ class HeadAppender final : public Appender {
   absl::StatusOr<SeriesRef> Append(SeriesRef ref, const labels::Labels& lset, int64_t t,
                                    double v) override {
     if (spent_) return absl::FailedPreconditionError("appender used after Commit or Rollback");
+    if (auto st = CheckNotTooFarInFuture(t); !st.ok()) return st;
     MemSeries* s = ref != 0 ? head_->GetByRef(ref) : nullptr;
     if (s == nullptr) {
       if (auto st = ValidateLabels(lset); !st.ok()) return st;
@@ -57,6 +65,17 @@ class HeadAppender final : public Appender {
     samples_.push_back({s, t, v});
     latest_[s] = {t, v};
     return s->ref();
+  }
+
+  absl::Status CheckNotTooFarInFuture(int64_t t) const {
+    const HeadOptions& opts = head_->options();
+    if (opts.max_future_ms <= 0) return absl::OkStatus();
+    const int64_t now = opts.now_ms != nullptr ? opts.now_ms() : WallClockMs();
+    if (t <= now + opts.max_future_ms) return absl::OkStatus();
+    return absl::OutOfRangeError(absl::StrCat(
+        "sample timestamp ", t, " is too far in the future: ", (t - now) / 1000,
+        " s ahead of the server clock (at most ", opts.max_future_ms / 1000,
+        " s allowed); check the client's clock"));
   }
 
   void UpdateMetadata(const std::string& metric_family, const MetricMetadata& md) override {

@@ -130,6 +130,29 @@ TEST(HeadTest, OutOfOrderAndDuplicates) {
   ASSERT_TRUE(app2->Commit().ok());
 }
 
+int64_t FixedNowMs() { return 1'000'000'000; }
+
+TEST(HeadTest, SamplesTooFarInTheFutureAreRejected) {
+  HeadOptions opts;
+  opts.now_ms = &FixedNowMs;
+  HeadStorage db(opts);
+  Labels l{{"__name__", "m"}};
+  auto app = db.NewAppender();
+  EXPECT_TRUE(app->Append(0, l, FixedNowMs() + opts.max_future_ms, 1.0).ok());  // at the edge
+  auto future = app->Append(0, l, FixedNowMs() + opts.max_future_ms + 3'600'000, 2.0);
+  EXPECT_EQ(future.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(std::string(future.status().message()),
+              ::testing::HasSubstr("too far in the future: 4200 s ahead of the server clock"));
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(db.head.Stats().num_samples, 1u);
+
+  HeadOptions unlimited;
+  unlimited.max_future_ms = 0;
+  HeadStorage db2(unlimited);
+  auto app2 = db2.NewAppender();
+  EXPECT_TRUE(app2->Append(0, l, int64_t{1} << 60, 1.0).ok());
+}
+
 TEST(HeadTest, StalenessMarkerIsBitExact) {
   HeadStorage db;
   auto app = db.NewAppender();
