@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "api/envelope.h"
-#include "api/instant_selector.h"
 #include "api/json_writer.h"
 #include "api/params.h"
 #include "http/str.h"
@@ -90,58 +89,6 @@ absl::StatusOr<std::vector<std::vector<labels::Matcher>>> ReadApi::ParseMatchers
     sets.push_back(*std::move(parsed));
   }
   return sets;
-}
-
-void ReadApi::Query(http::Request& req, http::Response& res) const {
-  std::optional<std::string_view> query = req.Param("query");
-  absl::StatusOr<int64_t> t = ParseTimeParam("time", req.Param("time"), config_.now_ms());
-  if (!t.ok()) return WriteApiError(res, t.status());
-  absl::StatusOr<std::vector<labels::Matcher>> matchers =
-      config_.parse_selector(query.value_or(""));
-  if (!matchers.ok()) {
-    return WriteApiError(res, ErrorType::kBadData,
-                         Cat("invalid parameter \"query\": ", Sv(matchers.status().message())));
-  }
-  std::vector<InstantSample> samples;
-  if (storage::Storage* db = config_.storage(req.tenant)) {
-    absl::StatusOr<std::vector<InstantSample>> r =
-        EvalInstantSelector(*db, *matchers, *t, config_.lookback_ms);
-    if (!r.ok()) {
-      ErrorType type = r.status().code() == absl::StatusCode::kInvalidArgument
-                           ? ErrorType::kBadData
-                           : ErrorTypeFor(r.status());
-      return WriteApiError(res, type, Sv(r.status().message()));
-    }
-    samples = *std::move(r);
-  } else {
-    // Same validation as for a known tenant, so errors do not depend on tenant existence.
-    bool has_non_empty = false;
-    for (const auto& m : *matchers) has_non_empty = has_non_empty || !m.MatchesEmpty();
-    if (!has_non_empty) {
-      return WriteApiError(res, ErrorType::kBadData,
-                           "vector selector must contain at least one non-empty matcher");
-    }
-  }
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("resultType");
-  w.String("vector");
-  w.Key("result");
-  w.BeginArray();
-  for (const InstantSample& s : samples) {
-    w.BeginObject();
-    w.Key("metric");
-    WriteLabels(w, s.metric);
-    w.Key("value");
-    w.BeginArray();
-    w.Timestamp(*t);
-    w.SampleValue(s.value);
-    w.EndArray();
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-  WriteSuccess(res, w.str());
 }
 
 void ReadApi::Series(http::Request& req, http::Response& res) const {

@@ -1,7 +1,9 @@
-// Handlers of the Prometheus read API (query, series, labels, label values, metadata,
-// exemplars, buildinfo), tenant-scoped: the auth middleware has set req.tenant, and a tenant
-// that has never written anything reads as empty (never as another tenant's data). Responses
-// use Prometheus' envelope (envelope.h) and parameter rules (params.h).
+// Handlers of the Prometheus read API (query, query_range, format_query, parse_query, series,
+// labels, label values, metadata, exemplars, buildinfo), tenant-scoped: the auth middleware
+// has set req.tenant, and a tenant that has never written anything reads as empty (never as
+// another tenant's data); PromQL still evaluates for it against an empty storage, so `1+1`
+// works before the first push. Responses use Prometheus' envelope (envelope.h) and parameter
+// rules (params.h).
 //
 // Thread-safety: a ReadApi is immutable after construction; handlers run concurrently.
 #pragma once
@@ -15,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "http/message.h"
 #include "labels/matcher.h"
+#include "promql/engine.h"
 #include "storage/storage.h"
 
 namespace xscaler::api {
@@ -34,9 +37,11 @@ struct ReadApiConfig {
   // Parses one series selector (`up{job="x"}`), e.g. promql::ParseMetricSelector; errors are
   // InvalidArgument with the parser's message.
   std::function<absl::StatusOr<std::vector<labels::Matcher>>(std::string_view)> parse_selector;
+  // Evaluates query and query_range (lookback, default timeout and limits are its options).
+  // Not owned; must outlive the ReadApi. Without one those endpoints answer `internal`.
+  promql::Engine* engine = nullptr;
   // The evaluation time when `time` is absent (ms); wall clock by default.
   std::function<int64_t()> now_ms;
-  int64_t lookback_ms = 5 * 60 * 1000;
   BuildInfo build;
 };
 
@@ -45,6 +50,10 @@ class ReadApi {
   explicit ReadApi(ReadApiConfig config);
 
   void Query(http::Request& req, http::Response& res) const;
+  void QueryRange(http::Request& req, http::Response& res) const;
+  // Neither reads storage.
+  void FormatQuery(http::Request& req, http::Response& res) const;
+  void ParseQuery(http::Request& req, http::Response& res) const;
   void Series(http::Request& req, http::Response& res) const;
   void Labels(http::Request& req, http::Response& res) const;
   void LabelValues(http::Request& req, http::Response& res) const;  // path param "name"
@@ -56,6 +65,13 @@ class ReadApi {
   // Parses every match[] value; InvalidArgument naming the bad one.
   absl::StatusOr<std::vector<std::vector<labels::Matcher>>> ParseMatchers(
       const http::Request& req) const;
+
+  // The tenant's storage, or an empty one for a tenant without data.
+  storage::Storage& StorageFor(std::string_view tenant) const;
+  // Parses `query`, evaluates it and writes the response with at most `limit` series (0 =
+  // all); the other parameters are already validated.
+  void Evaluate(const http::Request& req, http::Response& res, int64_t limit, bool range,
+                int64_t start_ms, int64_t end_ms, int64_t step_ms) const;
 
   ReadApiConfig config_;
 };

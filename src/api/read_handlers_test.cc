@@ -28,6 +28,7 @@ class ReadApiTest : public ::testing::Test {
       return nullptr;
     };
     cfg.parse_selector = &testing::ParseSelectorForTest;
+    cfg.engine = &engine_;
     cfg.now_ms = [] { return kT; };
     cfg.build.version = "9.9.9";
     api_ = std::make_unique<ReadApi>(cfg);
@@ -44,6 +45,7 @@ class ReadApiTest : public ::testing::Test {
   }
 
   FakeStorage acme_, other_;
+  promql::Engine engine_{promql::EngineOptions{}};
   std::unique_ptr<ReadApi> api_;
 };
 

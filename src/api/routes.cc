@@ -67,6 +67,9 @@ void RegisterRoutes(http::Router& router, const ApiServices& services) {
                   {.prometheus_alias = true});
   };
   add_read("/api/v1/query", {"GET", "POST"}, &ReadApi::Query);
+  add_read("/api/v1/query_range", {"GET", "POST"}, &ReadApi::QueryRange);
+  add_read("/api/v1/format_query", {"GET", "POST"}, &ReadApi::FormatQuery);
+  add_read("/api/v1/parse_query", {"GET", "POST"}, &ReadApi::ParseQuery);
   add_read("/api/v1/series", {"GET", "POST"}, &ReadApi::Series);
   add_read("/api/v1/labels", {"GET", "POST"}, &ReadApi::Labels);
   add_read("/api/v1/label/{name}/values", {"GET"}, &ReadApi::LabelValues);

@@ -3,9 +3,9 @@
 //   OTLP        POST /otlp/v1/metrics      content type → auth(write) → decompress → handler;
 //                                          errors as google.rpc.Status
 //   remote write POST /api/v1/push, /api/v1/write   auth(write) → handler; errors as text
-//   read API    /api/v1/{query,series,labels,label/{name}/values,metadata,query_exemplars,
-//               ingestion/errors}  auth(read) → (form) → handler; Prometheus JSON errors;
-//               also under /prometheus
+//   read API    /api/v1/{query,query_range,format_query,parse_query,series,labels,
+//               label/{name}/values,metadata,query_exemplars,ingestion/errors}
+//               auth(read) → (form) → handler; Prometheus JSON errors; also under /prometheus
 //   buildinfo   GET /api/v1/status/buildinfo (and /prometheus/...), no auth
 // Call once while building the router, before the server starts.
 #pragma once

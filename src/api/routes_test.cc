@@ -105,6 +105,7 @@ class RoutesTest : public ::testing::Test {
       return it == tenants_.end() ? nullptr : &it->second->db;
     };
     s.read.parse_selector = &api::testing::ParseSelectorForTest;
+    s.read.engine = &engine_;
     s.read.now_ms = [] { return int64_t{1'700'000'000'000}; };
     s.ingest.get_or_create = [this](std::string_view t) -> absl::StatusOr<IngestTarget> {
       std::lock_guard<std::mutex> lock(mu_);
@@ -162,6 +163,7 @@ class RoutesTest : public ::testing::Test {
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<TenantState>> tenants_;
   std::atomic<bool> ready_{true};
+  promql::Engine engine_{promql::EngineOptions{}};
   http::Router router_;
   std::unique_ptr<http::Server> server_;
 };
@@ -316,6 +318,55 @@ TEST_F(RoutesTest, GrafanaStyleFormPostAndProbes) {
   auto unknown = Get("/api/v1/ingestion/errors", "w-beta", "beta");
   EXPECT_TRUE(Has(unknown.body, "\"lastPush\":null")) << unknown.body;
   EXPECT_TRUE(Has(unknown.body, "no push has reached tenant")) << unknown.body;
+}
+
+TEST_F(RoutesTest, PromqlEndpointsAtBothPrefixes) {
+  ASSERT_EQ(PushOtlp(kOtlpJson).status, 200);
+  // Grafana's health check, form-POSTed, also for a tenant without data.
+  for (std::string_view prefix : {"/api/v1", "/prometheus/api/v1"}) {
+    auto health = Send("POST", Cat(prefix, "/query"), "query=1%2B1&time=1700000000",
+                       "Authorization: Bearer w-beta\r\nX-Scope-OrgID: beta\r\n"
+                       "Content-Type: application/x-www-form-urlencoded\r\n");
+    EXPECT_EQ(health.status, 200);
+    EXPECT_EQ(health.body,
+              "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":"
+              "[1700000000,\"2\"]}}");
+    auto range = Get(Cat(prefix,
+                         "/query_range?query=sum%20by%20(job)%20(job_queue_depth)"
+                         "&start=1700000000&end=1700000060&step=30"),
+                     "r-acme");
+    EXPECT_EQ(range.status, 200);
+    EXPECT_EQ(range.body,
+              "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[{"
+              "\"metric\":{\"job\":\"svc\"},\"values\":[[1700000000,\"3\"],[1700000030,\"3\"],"
+              "[1700000060,\"3\"]]}]}}");
+    auto fmt = Get(Cat(prefix, "/format_query?query=sum(up)by(job)"), "r-acme");
+    EXPECT_EQ(fmt.body, "{\"status\":\"success\",\"data\":\"sum by (job) (up)\"}");
+    auto parsed = Get(Cat(prefix, "/parse_query?query=42"), "r-acme");
+    EXPECT_EQ(parsed.body,
+              "{\"status\":\"success\",\"data\":{\"type\":\"numberLiteral\",\"val\":\"42\"}}");
+  }
+  // The other tenant's data stays invisible to range queries too.
+  auto beta =
+      Get("/api/v1/query_range?query=job_queue_depth&start=1700000000&end=1700000060"
+          "&step=30",
+          "w-beta", "beta");
+  EXPECT_EQ(beta.body,
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]}}");
+  auto step = Get("/api/v1/query_range?query=up&start=1&end=2&step=0", "r-acme");
+  EXPECT_EQ(step.status, 400);
+  EXPECT_TRUE(Has(step.body, "\"errorType\":\"bad_data\"")) << step.body;
+  auto exec = Get("/api/v1/query?query=count_values(%22%22,job_queue_depth)", "r-acme");
+  EXPECT_EQ(exec.status, 422);
+  EXPECT_EQ(exec.body,
+            "{\"status\":\"error\",\"errorType\":\"execution\",\"error\":\"invalid label "
+            "name \\\"\\\"\"}");
+  // Read routes stay behind auth.
+  EXPECT_EQ(Send("GET", "/api/v1/format_query?query=up", "", "X-Scope-OrgID: acme\r\n").status,
+            401);
+  EXPECT_EQ(
+      Send("GET", "/prometheus/api/v1/query_range?query=up", "", "X-Scope-OrgID: acme\r\n").status,
+      401);
 }
 
 }  // namespace

@@ -78,7 +78,7 @@ enum class Cardinality { kOneToOne, kManyToOne, kOneToMany, kManyToMany };
 struct VectorMatching {
   Cardinality card = Cardinality::kOneToOne;
   std::vector<std::string> matching_labels;
-  bool on = false;  // on(...) rather than ignoring(...)
+  bool on = false;                   // on(...) rather than ignoring(...)
   std::vector<std::string> include;  // group_left/right extra labels
   friend bool operator==(const VectorMatching&, const VectorMatching&) = default;
 };

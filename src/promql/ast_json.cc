@@ -47,11 +47,16 @@ std::string Bool(bool b) { return b ? "true" : "false"; }
 
 std::string TypeName(ValueType t) {
   switch (t) {
-    case ValueType::kScalar: return "scalar";
-    case ValueType::kVector: return "vector";
-    case ValueType::kMatrix: return "matrix";
-    case ValueType::kString: return "string";
-    case ValueType::kNone: return "none";
+    case ValueType::kScalar:
+      return "scalar";
+    case ValueType::kVector:
+      return "vector";
+    case ValueType::kMatrix:
+      return "matrix";
+    case ValueType::kString:
+      return "string";
+    case ValueType::kNone:
+      return "none";
   }
   return "none";
 }
@@ -93,17 +98,24 @@ std::string StartOrEnd(const AtModifier& at) {
 
 std::string Card(Cardinality c) {
   switch (c) {
-    case Cardinality::kOneToOne: return "one-to-one";
-    case Cardinality::kManyToOne: return "many-to-one";
-    case Cardinality::kOneToMany: return "one-to-many";
-    case Cardinality::kManyToMany: return "many-to-many";
+    case Cardinality::kOneToOne:
+      return "one-to-one";
+    case Cardinality::kManyToOne:
+      return "many-to-one";
+    case Cardinality::kOneToMany:
+      return "one-to-many";
+    case Cardinality::kManyToMany:
+      return "many-to-many";
   }
   return "one-to-one";
 }
 
 struct JsonVisitor {
   std::string operator()(const NumberLiteral& n) {
-    return Obj().Set("type", "\"numberLiteral\"").Set("val", JsonString(FormatFloatF(n.value))).Str();
+    return Obj()
+        .Set("type", "\"numberLiteral\"")
+        .Set("val", JsonString(FormatFloatF(n.value)))
+        .Str();
   }
   std::string operator()(const StringLiteral& s) {
     return Obj().Set("type", "\"stringLiteral\"").Set("val", JsonString(s.value)).Str();
@@ -211,14 +223,30 @@ std::string JsonString(std::string_view s) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '<': out += "\\u003c"; break;  // Go escapes HTML-significant characters
-        case '>': out += "\\u003e"; break;
-        case '&': out += "\\u0026"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '<':
+          out += "\\u003c";
+          break;  // Go escapes HTML-significant characters
+        case '>':
+          out += "\\u003e";
+          break;
+        case '&':
+          out += "\\u0026";
+          break;
         default:
           if (c < 0x20) {
             out += absl::StrFormat("\\u%04x", c);

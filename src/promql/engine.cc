@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <set>
@@ -21,6 +21,7 @@
 #include "promql/functions.h"
 #include "promql/parser.h"
 #include "promql/printer.h"
+#include "promql/range_functions.h"
 #include "re2/re2.h"
 
 namespace xscaler::promql {
@@ -116,6 +117,18 @@ double GoMin(double a, double b) {
   if (std::isinf(b) && b < 0) return b;
   if (std::isnan(a) || std::isnan(b)) return kNaN;
   return a < b ? a : b;
+}
+
+// Prometheus' labels.Labels.String(): {a="1", b="2"} with the metric name as a label.
+std::string PromLabelString(const labels::Labels& l) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& lb : l) {
+    if (!first) out += ", ";
+    first = false;
+    out += lb.name + "=" + QuoteString(lb.value);
+  }
+  return out + "}";
 }
 
 labels::Labels DropName(const labels::Labels& l) {
@@ -327,7 +340,7 @@ class Evaluator {
     }
     if (const auto* b = e.As<BinaryExpr>()) return EvalBinary(*b);
     if (const auto* a = e.As<AggregateExpr>()) return EvalAggregate(*a);
-    if (const auto* c = e.As<Call>()) return EvalCall(*c, e);
+    if (const auto* c = e.As<Call>()) return EvalCall(*c);
     ExecError("unhandled expression type");
   }
 
@@ -359,10 +372,14 @@ class Evaluator {
 
   int64_t AtTime(const AtModifier& at, int64_t t) const {
     switch (at.kind) {
-      case AtKind::kNone: return t;
-      case AtKind::kTimestamp: return at.timestamp_ms;
-      case AtKind::kStart: return ctx_->query_start;
-      case AtKind::kEnd: return ctx_->query_end;
+      case AtKind::kNone:
+        return t;
+      case AtKind::kTimestamp:
+        return at.timestamp_ms;
+      case AtKind::kStart:
+        return ctx_->query_start;
+      case AtKind::kEnd:
+        return ctx_->query_end;
     }
     return t;
   }
@@ -417,8 +434,8 @@ class Evaluator {
         --it;
         if (it->t <= SatSub(te[i], lookback)) continue;
         if (storage::IsStaleNaN(it->v)) continue;
-        o.points.push_back(Point{StepTime(i), timestamps ? static_cast<double>(it->t) / 1000.0
-                                                         : it->v});
+        o.points.push_back(
+            Point{StepTime(i), timestamps ? static_cast<double>(it->t) / 1000.0 : it->v});
       }
       AddSamples(static_cast<int64_t>(o.points.size()));
       if (!o.points.empty()) out.series.push_back(std::move(o));
@@ -468,7 +485,8 @@ class Evaluator {
     Val v = inner.Eval(*sq->expr);
     if (v.type == ValueType::kScalar) {
       ISeries s;
-      for (size_t i = 0; i < v.scalar.size(); ++i) s.points.push_back({inner.StepTime(i), v.scalar[i]});
+      for (size_t i = 0; i < v.scalar.size(); ++i)
+        s.points.push_back({inner.StepTime(i), v.scalar[i]});
       rd.series.push_back(std::move(s));
     } else {
       rd.series = std::move(v.series);
@@ -511,20 +529,40 @@ class Evaluator {
   static double BinOp(TokenType op, double l, double r, bool* keep) {
     *keep = true;
     switch (op) {
-      case TokenType::kAdd: return l + r;
-      case TokenType::kSub: return l - r;
-      case TokenType::kMul: return l * r;
-      case TokenType::kDiv: return l / r;
-      case TokenType::kMod: return std::fmod(l, r);
-      case TokenType::kPow: return std::pow(l, r);
-      case TokenType::kAtan2: return std::atan2(l, r);
-      case TokenType::kEqlc: *keep = l == r; return l;
-      case TokenType::kNeq: *keep = l != r; return l;
-      case TokenType::kGtr: *keep = l > r; return l;
-      case TokenType::kLss: *keep = l < r; return l;
-      case TokenType::kGte: *keep = l >= r; return l;
-      case TokenType::kLte: *keep = l <= r; return l;
-      default: ExecError("operator not allowed here");
+      case TokenType::kAdd:
+        return l + r;
+      case TokenType::kSub:
+        return l - r;
+      case TokenType::kMul:
+        return l * r;
+      case TokenType::kDiv:
+        return l / r;
+      case TokenType::kMod:
+        return std::fmod(l, r);
+      case TokenType::kPow:
+        return std::pow(l, r);
+      case TokenType::kAtan2:
+        return std::atan2(l, r);
+      case TokenType::kEqlc:
+        *keep = l == r;
+        return l;
+      case TokenType::kNeq:
+        *keep = l != r;
+        return l;
+      case TokenType::kGtr:
+        *keep = l > r;
+        return l;
+      case TokenType::kLss:
+        *keep = l < r;
+        return l;
+      case TokenType::kGte:
+        *keep = l >= r;
+        return l;
+      case TokenType::kLte:
+        *keep = l <= r;
+        return l;
+      default:
+        ExecError("operator not allowed here");
     }
   }
 
@@ -675,7 +713,7 @@ class Evaluator {
               "operation: [%s, %s];many-to-many matching not allowed: matching labels must be "
               "unique on one side",
               MatchGroupString(*one[k].metric, vm), one_to_many ? "left" : "right",
-              prev.metric->ToString(), one[k].metric->ToString()));
+              PromLabelString(*prev.metric), PromLabelString(*one[k].metric)));
         }
         mark[sig] = static_cast<int32_t>(k);
         touched.push_back(sig);
@@ -733,7 +771,7 @@ class Evaluator {
       b.Del(labels::kMetricName);
       for (const auto& n : vm.matching_labels) b.Del(n);
     }
-    return b.Build().ToString();
+    return PromLabelString(b.Build());
   }
 
   static labels::Labels ResultMetric(const labels::Labels& l, const labels::Labels& r,
@@ -866,8 +904,12 @@ class Evaluator {
         }
         gs.count++;
         switch (a.op) {
-          case TokenType::kSum: std::tie(gs.value, gs.c) = KahanSumInc(x, gs.value, gs.c); break;
-          case TokenType::kAvg: AvgAdd(&gs, x); break;
+          case TokenType::kSum:
+            std::tie(gs.value, gs.c) = KahanSumInc(x, gs.value, gs.c);
+            break;
+          case TokenType::kAvg:
+            AvgAdd(&gs, x);
+            break;
           case TokenType::kMin:
             if (gs.value > x || std::isnan(gs.value)) gs.value = x;
             break;
@@ -881,8 +923,11 @@ class Evaluator {
             gs.value += delta * (x - gs.mean);
             break;
           }
-          case TokenType::kQuantile: gs.values.push_back(x); break;
-          default: break;  // count, group
+          case TokenType::kQuantile:
+            gs.values.push_back(x);
+            break;
+          default:
+            break;  // count, group
         }
       }
       int64_t t = StepTime(i);
@@ -891,18 +936,33 @@ class Evaluator {
         live[g] = false;
         double v = 0;
         switch (a.op) {
-          case TokenType::kSum: v = gs.value + gs.c; break;
+          case TokenType::kSum:
+            v = gs.value + gs.c;
+            break;
           case TokenType::kAvg:
             v = gs.incremental ? gs.mean + gs.c : gs.value / gs.count + gs.c / gs.count;
             break;
-          case TokenType::kCount: v = gs.count; break;
-          case TokenType::kGroup: v = 1; break;
+          case TokenType::kCount:
+            v = gs.count;
+            break;
+          case TokenType::kGroup:
+            v = 1;
+            break;
           case TokenType::kMin:
-          case TokenType::kMax: v = gs.value; break;
-          case TokenType::kStdvar: v = gs.value / gs.count; break;
-          case TokenType::kStddev: v = std::sqrt(gs.value / gs.count); break;
-          case TokenType::kQuantile: v = Quantile(p, std::move(gs.values)); break;
-          default: break;
+          case TokenType::kMax:
+            v = gs.value;
+            break;
+          case TokenType::kStdvar:
+            v = gs.value / gs.count;
+            break;
+          case TokenType::kStddev:
+            v = std::sqrt(gs.value / gs.count);
+            break;
+          case TokenType::kQuantile:
+            v = Quantile(p, std::move(gs.values));
+            break;
+          default:
+            break;
         }
         if (out_index[g] < 0) {
           out_index[g] = static_cast<int64_t>(out.series.size());
@@ -934,8 +994,7 @@ class Evaluator {
       if (!std::isinf(x) && !std::isnan(x)) return;
     }
     double current = gs->mean + gs->c;
-    std::tie(gs->mean, gs->c) =
-        KahanSumInc(x / gs->count - current / gs->count, gs->mean, gs->c);
+    std::tie(gs->mean, gs->c) = KahanSumInc(x / gs->count - current / gs->count, gs->mean, gs->c);
   }
 
   labels::Labels GroupingKey(const AggregateExpr& a, const labels::Labels& l) {
@@ -1054,40 +1113,9 @@ class Evaluator {
     ExecError("unsupported aggregation");
   }
 
-  // Prometheus' mean: Kahan-compensated direct sum, switching to an incremental mean on
-  // overflow.
-  static double AverageOf(const std::vector<double>& vals) {
-    if (vals.empty()) return kNaN;
-    double sum = vals[0], c = 0, mean = 0, count = 1;
-    bool incremental = false;
-    for (size_t i = 1; i < vals.size(); ++i) {
-      double x = vals[i];
-      count++;
-      if (!incremental) {
-        auto [ns, nc] = KahanSumInc(x, sum, c);
-        if (!std::isinf(ns)) {
-          sum = ns;
-          c = nc;
-          continue;
-        }
-        incremental = true;
-        mean = sum / (count - 1);
-        c /= count - 1;
-      }
-      if (std::isinf(mean)) {
-        if (std::isinf(x) && (mean > 0) == (x > 0)) continue;
-        if (!std::isinf(x) && !std::isnan(x)) continue;
-      }
-      double current = mean + c;
-      std::tie(mean, c) = KahanSumInc(x / count - current / count, mean, c);
-    }
-    if (incremental) return mean + c;
-    return sum / count + c / count;
-  }
-
   // ---- Functions ----
 
-  Val EvalCall(const Call& c, const Expr& whole) {
+  Val EvalCall(const Call& c) {
     std::string_view name = c.func->name;
     if (name == "time") {
       Val v = ScalarVal(0);
@@ -1163,20 +1191,18 @@ class Evaluator {
       std::vector<std::string> names;
       for (size_t i = 1; i < c.args.size(); ++i) names.push_back(Eval(*c.args[i]).str);
       bool desc = name == "sort_by_label_desc";
-      std::stable_sort(in.series.begin(), in.series.end(),
-                       [&](const ISeries& x, const ISeries& y) {
-                         for (const auto& n : names) {
-                           int cmp = NaturalCompare(x.metric.Get(n), y.metric.Get(n));
-                           if (cmp != 0) return desc ? cmp > 0 : cmp < 0;
-                         }
-                         return desc ? y.metric < x.metric : x.metric < y.metric;
-                       });
+      std::stable_sort(in.series.begin(), in.series.end(), [&](const ISeries& x, const ISeries& y) {
+        for (const auto& n : names) {
+          int cmp = NaturalCompare(x.metric.Get(n), y.metric.Get(n));
+          if (cmp != 0) return desc ? cmp > 0 : cmp < 0;
+        }
+        return desc ? y.metric < x.metric : x.metric < y.metric;
+      });
       return in;
     }
     if (name == "histogram_quantile") return HistogramQuantile(c);
     if (name == "histogram_avg" || name == "histogram_count" || name == "histogram_sum" ||
-        name == "histogram_stddev" || name == "histogram_stdvar" ||
-        name == "histogram_fraction") {
+        name == "histogram_stddev" || name == "histogram_stdvar" || name == "histogram_fraction") {
       // These read native histograms only; float samples are ignored.
       for (const auto& a : c.args) Eval(*a);
       Val out;
@@ -1191,13 +1217,12 @@ class Evaluator {
 
   void SortSeriesByLastValue(Val* in, bool desc) {
     auto last = [](const ISeries& s) { return s.points.empty() ? kNaN : s.points.back().v; };
-    std::stable_sort(in->series.begin(), in->series.end(),
-                     [&](const ISeries& x, const ISeries& y) {
-                       double a = last(x), b = last(y);
-                       if (std::isnan(a)) return false;
-                       if (std::isnan(b)) return true;
-                       return desc ? a > b : a < b;
-                     });
+    std::stable_sort(in->series.begin(), in->series.end(), [&](const ISeries& x, const ISeries& y) {
+      double a = last(x), b = last(y);
+      if (std::isnan(a)) return false;
+      if (std::isnan(b)) return true;
+      return desc ? a > b : a < b;
+    });
   }
 
   labels::Labels AbsentLabels(const Expr& arg) {
@@ -1224,7 +1249,8 @@ class Evaluator {
       // Date functions default to vector(time()).
       in.type = ValueType::kVector;
       ISeries o;
-      for (size_t i = 0; i < NumSteps(); ++i) o.points.push_back({StepTime(i), StepTime(i) / 1000.0});
+      for (size_t i = 0; i < NumSteps(); ++i)
+        o.points.push_back({StepTime(i), StepTime(i) / 1000.0});
       in.series.push_back(std::move(o));
     } else {
       in = Eval(*c.args[0]);
@@ -1234,29 +1260,52 @@ class Evaluator {
     auto arg = [&](size_t k, size_t step) { return extra[k].scalar[step]; };
     std::function<double(double, size_t)> f;
     bool drop_empty_clamp = false;
-    if (name == "abs") f = [](double x, size_t) { return std::abs(x); };
-    else if (name == "ceil") f = [](double x, size_t) { return std::ceil(x); };
-    else if (name == "floor") f = [](double x, size_t) { return std::floor(x); };
-    else if (name == "exp") f = [](double x, size_t) { return std::exp(x); };
-    else if (name == "sqrt") f = [](double x, size_t) { return std::sqrt(x); };
-    else if (name == "ln") f = [](double x, size_t) { return std::log(x); };
-    else if (name == "log2") f = [](double x, size_t) { return std::log2(x); };
-    else if (name == "log10") f = [](double x, size_t) { return std::log10(x); };
-    else if (name == "sin") f = [](double x, size_t) { return std::sin(x); };
-    else if (name == "cos") f = [](double x, size_t) { return std::cos(x); };
-    else if (name == "tan") f = [](double x, size_t) { return std::tan(x); };
-    else if (name == "asin") f = [](double x, size_t) { return std::asin(x); };
-    else if (name == "acos") f = [](double x, size_t) { return std::acos(x); };
-    else if (name == "atan") f = [](double x, size_t) { return std::atan(x); };
-    else if (name == "sinh") f = [](double x, size_t) { return std::sinh(x); };
-    else if (name == "cosh") f = [](double x, size_t) { return std::cosh(x); };
-    else if (name == "tanh") f = [](double x, size_t) { return std::tanh(x); };
-    else if (name == "asinh") f = [](double x, size_t) { return std::asinh(x); };
-    else if (name == "acosh") f = [](double x, size_t) { return std::acosh(x); };
-    else if (name == "atanh") f = [](double x, size_t) { return std::atanh(x); };
-    else if (name == "deg") f = [](double x, size_t) { return x * 180 / M_PI; };
-    else if (name == "rad") f = [](double x, size_t) { return x * M_PI / 180; };
-    else if (name == "sgn") f = [](double x, size_t) { return x > 0 ? 1.0 : x < 0 ? -1.0 : x; };
+    if (name == "abs")
+      f = [](double x, size_t) { return std::abs(x); };
+    else if (name == "ceil")
+      f = [](double x, size_t) { return std::ceil(x); };
+    else if (name == "floor")
+      f = [](double x, size_t) { return std::floor(x); };
+    else if (name == "exp")
+      f = [](double x, size_t) { return std::exp(x); };
+    else if (name == "sqrt")
+      f = [](double x, size_t) { return std::sqrt(x); };
+    else if (name == "ln")
+      f = [](double x, size_t) { return std::log(x); };
+    else if (name == "log2")
+      f = [](double x, size_t) { return std::log2(x); };
+    else if (name == "log10")
+      f = [](double x, size_t) { return std::log10(x); };
+    else if (name == "sin")
+      f = [](double x, size_t) { return std::sin(x); };
+    else if (name == "cos")
+      f = [](double x, size_t) { return std::cos(x); };
+    else if (name == "tan")
+      f = [](double x, size_t) { return std::tan(x); };
+    else if (name == "asin")
+      f = [](double x, size_t) { return std::asin(x); };
+    else if (name == "acos")
+      f = [](double x, size_t) { return std::acos(x); };
+    else if (name == "atan")
+      f = [](double x, size_t) { return std::atan(x); };
+    else if (name == "sinh")
+      f = [](double x, size_t) { return std::sinh(x); };
+    else if (name == "cosh")
+      f = [](double x, size_t) { return std::cosh(x); };
+    else if (name == "tanh")
+      f = [](double x, size_t) { return std::tanh(x); };
+    else if (name == "asinh")
+      f = [](double x, size_t) { return std::asinh(x); };
+    else if (name == "acosh")
+      f = [](double x, size_t) { return std::acosh(x); };
+    else if (name == "atanh")
+      f = [](double x, size_t) { return std::atanh(x); };
+    else if (name == "deg")
+      f = [](double x, size_t) { return x * 180 / M_PI; };
+    else if (name == "rad")
+      f = [](double x, size_t) { return x * M_PI / 180; };
+    else if (name == "sgn")
+      f = [](double x, size_t) { return x > 0 ? 1.0 : x < 0 ? -1.0 : x; };
     else if (name == "round") {
       f = [&](double x, size_t i) {
         double to = extra.empty() ? 1 : arg(0, i);
@@ -1291,8 +1340,8 @@ class Evaluator {
         return static_cast<double>(ct.year);
       };
     } else {
-      ExecError(absl::StrFormat("function \"%s\" is not supported by xScaler yet",
-                                std::string(name)));
+      ExecError(
+          absl::StrFormat("function \"%s\" is not supported by xScaler yet", std::string(name)));
     }
     Val out;
     out.type = ValueType::kVector;
@@ -1401,7 +1450,8 @@ class Evaluator {
         name = tmpl.substr(j + 1, close - j - 1);
         j = close + 1;
       } else {
-        while (j < tmpl.size() && (std::isalnum(static_cast<unsigned char>(tmpl[j])) || tmpl[j] == '_')) {
+        while (j < tmpl.size() &&
+               (std::isalnum(static_cast<unsigned char>(tmpl[j])) || tmpl[j] == '_')) {
           name += tmpl[j++];
         }
       }
@@ -1410,8 +1460,9 @@ class Evaluator {
         continue;
       }
       i = j - 1;
-      bool numeric = std::all_of(name.begin(), name.end(),
-                                 [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
+      bool numeric = std::all_of(name.begin(), name.end(), [](char ch) {
+        return std::isdigit(static_cast<unsigned char>(ch));
+      });
       int idx = -1;
       if (numeric) {
         idx = name.size() < 9 ? std::stoi(name) : -1;
@@ -1459,55 +1510,66 @@ class Evaluator {
     Val q = Eval(*c.args[0]);
     Val in = Eval(*c.args[1]);
     auto steps = ByStep(in);
-    Collector col;
-    for (size_t i = 0; i < NumSteps(); ++i) {
+    // Per series, once: its upper bound and its histogram (labels without `le`).
+    std::map<labels::Labels, uint32_t> index;
+    std::vector<labels::Labels> keys;
+    std::vector<std::string> names;
+    std::vector<double> upper(in.series.size());
+    std::vector<int64_t> group_of(in.series.size(), -1);  // -1: missing or malformed `le`
+    for (size_t k = 0; k < in.series.size(); ++k) {
+      const auto& m = in.series[k].metric;
+      if (!m.Has("le") || !ParseGoFloat(std::string(m.Get("le")), &upper[k])) continue;
+      auto [it, inserted] = index.emplace(labels::LabelsBuilder(m).Del("le").Build(), keys.size());
+      if (inserted) {
+        keys.push_back(it->first);
+        names.emplace_back(m.MetricName());
+      }
+      group_of[k] = it->second;
+    }
+    std::vector<std::vector<Bucket>> buckets(keys.size());
+    std::vector<int64_t> out_index(keys.size(), -1);
+    std::vector<uint32_t> touched;
+    Val out;
+    out.type = ValueType::kVector;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (steps[i].empty()) continue;
+      CheckDeadline();
       double qv = q.scalar[i];
-      struct G {
-        labels::Labels key;
-        std::vector<Bucket> buckets;
-        std::string name;
-      };
-      std::vector<G> groups;
-      std::map<labels::Labels, size_t> gi;
-      for (const auto& s : steps[i]) {
-        std::string le(s.metric->Get("le"));
-        double ub;
-        if (!s.metric->Has("le") || !ParseGoFloat(le, &ub)) {
+      for (const auto& smp : steps[i]) {
+        int64_t g = group_of[smp.series];
+        if (g < 0) {
           ctx_->annos.Warn(absl::StrFormat(
               "bucket label \"le\" is missing or has a malformed value of \"%s\" for metric name "
               "\"%s\"",
-              le, std::string(s.metric->MetricName())));
+              std::string(smp.metric->Get("le")), std::string(smp.metric->MetricName())));
           continue;
         }
-        labels::Labels key = labels::LabelsBuilder(*s.metric).Del("le").Build();
-        auto it = gi.find(key);
-        if (it == gi.end()) {
-          it = gi.emplace(key, groups.size()).first;
-          groups.push_back(G{key, {}, std::string(s.metric->MetricName())});
-        }
-        groups[it->second].buckets.push_back(Bucket{ub, s.v});
+        if (buckets[g].empty()) touched.push_back(static_cast<uint32_t>(g));
+        buckets[g].push_back(Bucket{upper[smp.series], smp.v});
       }
-      if (!groups.empty() && (std::isnan(qv) || qv < 0 || qv > 1)) {
-        ctx_->annos.Warn(absl::StrFormat("quantile value should be between 0 and 1, got %s",
-                                         FormatFloatG(qv)));
+      if (!touched.empty() && (std::isnan(qv) || qv < 0 || qv > 1)) {
+        ctx_->annos.Warn(
+            absl::StrFormat("quantile value should be between 0 and 1, got %s", FormatFloatG(qv)));
       }
-      for (auto& g : groups) {
+      for (uint32_t g : touched) {
         bool forced = false;
-        double v = BucketQuantile(qv, g.buckets, &forced);
+        double v = BucketQuantile(qv, std::move(buckets[g]), &forced);
+        buckets[g].clear();
         if (forced) {
           ctx_->annos.Info(absl::StrFormat(
               "input to histogram_quantile needed to be fixed for monotonicity (see "
               "https://prometheus.io/docs/prometheus/latest/querying/functions/"
               "#histogram_quantile) for metric name \"%s\"",
-              g.name));
+              names[g]));
         }
-        col.Add(StepTime(i), g.key, v, true);
+        if (out_index[g] < 0) {
+          out_index[g] = static_cast<int64_t>(out.series.size());
+          out.series.push_back(ISeries{keys[g], {}, true});
+        }
+        out.series[out_index[g]].points.push_back(Point{StepTime(i), v});
       }
+      touched.clear();
     }
-    Val out;
-    out.type = ValueType::kVector;
-    out.series = col.Take();
-    for (auto& s : out.series) s.drop_name = true;
     return out;
   }
 
@@ -1575,11 +1637,23 @@ class Evaluator {
                                  static_cast<size_t>(hi - lo));
         if (w.empty()) continue;
         double v;
-        if (!RangeFunc(name, w, te, rd.range, scalars, i, &v)) continue;
+        WindowArgs wa{te, rd.range, StepTime(i), {0, 0, 0}};
+        for (size_t k = 0; k < scalars.size() && k < 3; ++k) {
+          if (k != matrix_arg) wa.arg[k] = scalars[k].scalar[i];
+        }
+        std::string warning;
+        WindowStatus ws = EvalWindowFunction(name, w, wa, &v, &warning);
+        if (!warning.empty()) ctx_->annos.Warn(warning);
+        if (ws == WindowStatus::kUnsupported) {
+          ExecError(absl::StrFormat("function \"%s\" is not supported by xScaler yet",
+                                    std::string(name)));
+        }
+        if (ws == WindowStatus::kEmpty) continue;
         if (is_rate_like && !non_counter_noted) {
           std::string mn(s.metric.MetricName());
           auto ends = [&](std::string_view suf) {
-            return mn.size() >= suf.size() && mn.compare(mn.size() - suf.size(), suf.size(), suf) == 0;
+            return mn.size() >= suf.size() &&
+                   mn.compare(mn.size() - suf.size(), suf.size(), suf) == 0;
           };
           if (!ends("_total") && !ends("_sum") && !ends("_count") && !ends("_bucket")) {
             ctx_->annos.Info(absl::StrFormat(
@@ -1595,204 +1669,6 @@ class Evaluator {
       if (!o.points.empty()) out.series.push_back(std::move(o));
     });
     return out;
-  }
-
-  static std::pair<double, double> LinearRegression(std::span<const Point> s, int64_t intercept_t) {
-    double n = 0, sx = 0, cx = 0, sy = 0, cy = 0, sxy = 0, cxy = 0, sx2 = 0, cx2 = 0;
-    double init = s[0].v;
-    bool const_y = true;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (const_y && i > 0 && s[i].v != init) const_y = false;
-      n += 1;
-      double x = static_cast<double>(s[i].t - intercept_t) / 1e3;
-      std::tie(sx, cx) = KahanSumInc(x, sx, cx);
-      std::tie(sy, cy) = KahanSumInc(s[i].v, sy, cy);
-      std::tie(sxy, cxy) = KahanSumInc(x * s[i].v, sxy, cxy);
-      std::tie(sx2, cx2) = KahanSumInc(x * x, sx2, cx2);
-    }
-    if (const_y) {
-      if (std::isinf(init)) return {kNaN, kNaN};
-      return {0, init};
-    }
-    sx += cx;
-    sy += cy;
-    sxy += cxy;
-    sx2 += cx2;
-    double cov = sxy - sx * sy / n;
-    double var = sx2 - sx * sx / n;
-    double slope = cov / var;
-    return {slope, sy / n - slope * sx / n};
-  }
-
-  static bool ExtrapolatedRate(std::span<const Point> s, int64_t te, int64_t range, bool counter,
-                               bool rate, double* out) {
-    if (s.size() < 2) return false;
-    double result = s.back().v - s.front().v;
-    if (counter) {
-      double prev = s[0].v;
-      for (size_t i = 1; i < s.size(); ++i) {
-        if (s[i].v < prev) result += prev;
-        prev = s[i].v;
-      }
-    }
-    int64_t range_start = SatSub(te, range);
-    double to_start = static_cast<double>(s.front().t - range_start) / 1000;
-    double to_end = static_cast<double>(te - s.back().t) / 1000;
-    double sampled = static_cast<double>(s.back().t - s.front().t) / 1000;
-    double avg = sampled / static_cast<double>(s.size() - 1);
-    double threshold = avg * 1.1;
-    if (to_start >= threshold) to_start = avg / 2;
-    if (counter) {
-      double to_zero = to_start;
-      if (result > 0 && s.front().v >= 0) to_zero = sampled * (s.front().v / result);
-      if (to_zero < to_start) to_start = to_zero;
-    }
-    if (to_end >= threshold) to_end = avg / 2;
-    double factor = (sampled + to_start + to_end) / sampled;
-    if (rate) factor /= static_cast<double>(range) / 1000;
-    *out = result * factor;
-    return true;
-  }
-
-  bool RangeFunc(std::string_view name, std::span<const Point> w, int64_t te, int64_t range,
-                 const std::vector<Val>& scalars, size_t step, double* out) {
-    int64_t step_time = StepTime(step);
-    if (name == "rate") return ExtrapolatedRate(w, te, range, true, true, out);
-    if (name == "increase") return ExtrapolatedRate(w, te, range, true, false, out);
-    if (name == "delta") return ExtrapolatedRate(w, te, range, false, false, out);
-    if (name == "irate" || name == "idelta") {
-      if (w.size() < 2) return false;
-      const Point& last = w[w.size() - 1];
-      const Point& prev = w[w.size() - 2];
-      bool is_rate = name == "irate";
-      double v = is_rate && last.v < prev.v ? last.v : last.v - prev.v;
-      int64_t dt = last.t - prev.t;
-      if (dt == 0) return false;
-      if (is_rate) v /= static_cast<double>(dt) / 1000;
-      *out = v;
-      return true;
-    }
-    if (name == "deriv") {
-      if (w.size() < 2) return false;
-      *out = LinearRegression(w, w[0].t).first;
-      return true;
-    }
-    if (name == "predict_linear") {
-      if (w.size() < 2) return false;
-      // Prometheus anchors the intercept at the evaluation step, even under `@`.
-      auto [slope, intercept] = LinearRegression(w, step_time);
-      *out = slope * scalars[1].scalar[step] + intercept;
-      return true;
-    }
-    if (name == "avg_over_time") {
-      std::vector<double> vals;
-      for (const auto& p : w) vals.push_back(p.v);
-      *out = AverageOf(vals);
-      return true;
-    }
-    if (name == "sum_over_time") {
-      double sum = 0, c = 0;
-      for (const auto& p : w) std::tie(sum, c) = KahanSumInc(p.v, sum, c);
-      *out = sum + c;
-      return true;
-    }
-    if (name == "count_over_time") {
-      *out = static_cast<double>(w.size());
-      return true;
-    }
-    if (name == "min_over_time" || name == "max_over_time") {
-      bool mx = name == "max_over_time";
-      double v = w[0].v;
-      for (const auto& p : w) {
-        if ((mx ? p.v > v : p.v < v) || std::isnan(v)) v = p.v;
-      }
-      *out = v;
-      return true;
-    }
-    if (name == "ts_of_min_over_time" || name == "ts_of_max_over_time") {
-      bool mx = name == "ts_of_max_over_time";
-      double v = w[0].v;
-      int64_t t = w[0].t;
-      for (const auto& p : w) {
-        if ((mx ? p.v >= v : p.v <= v) || std::isnan(v)) {
-          v = p.v;
-          t = p.t;
-        }
-      }
-      *out = static_cast<double>(t) / 1000;
-      return true;
-    }
-    if (name == "last_over_time") {
-      *out = w.back().v;
-      return true;
-    }
-    if (name == "ts_of_last_over_time") {
-      *out = static_cast<double>(w.back().t) / 1000;
-      return true;
-    }
-    if (name == "present_over_time") {
-      *out = 1;
-      return true;
-    }
-    if (name == "stddev_over_time" || name == "stdvar_over_time") {
-      double count = 0, mean = 0, cmean = 0, aux = 0, caux = 0;
-      for (const auto& p : w) {
-        count++;
-        double delta = p.v - (mean + cmean);
-        std::tie(mean, cmean) = KahanSumInc(delta / count, mean, cmean);
-        std::tie(aux, caux) = KahanSumInc(delta * (p.v - (mean + cmean)), aux, caux);
-      }
-      double var = (aux + caux) / count;
-      *out = name == "stddev_over_time" ? std::sqrt(var) : var;
-      return true;
-    }
-    if (name == "quantile_over_time") {
-      double q = scalars[0].scalar[step];
-      if (std::isnan(q) || q < 0 || q > 1) {
-        ctx_->annos.Warn(absl::StrFormat("quantile value should be between 0 and 1, got %s",
-                                         FormatFloatG(q)));
-      }
-      std::vector<double> vals;
-      for (const auto& p : w) vals.push_back(p.v);
-      *out = Quantile(q, std::move(vals));
-      return true;
-    }
-    if (name == "mad_over_time") {
-      std::vector<double> vals;
-      for (const auto& p : w) vals.push_back(p.v);
-      double median = Quantile(0.5, vals);
-      for (auto& v : vals) v = std::abs(v - median);
-      *out = Quantile(0.5, std::move(vals));
-      return true;
-    }
-    if (name == "changes" || name == "resets") {
-      double count = 0;
-      for (size_t i = 1; i < w.size(); ++i) {
-        double prev = w[i - 1].v, cur = w[i].v;
-        if (name == "changes") {
-          if (cur != prev && !(std::isnan(cur) && std::isnan(prev))) count++;
-        } else if (cur < prev) {
-          count++;
-        }
-      }
-      *out = count;
-      return true;
-    }
-    if (name == "double_exponential_smoothing") {
-      if (w.size() < 2) return false;
-      double sf = scalars[1].scalar[step], tf = scalars[2].scalar[step];
-      double s0 = 0, s1 = w[0].v, b = w[1].v - w[0].v;
-      for (size_t i = 1; i < w.size(); ++i) {
-        double x = sf * w[i].v;
-        if (i > 1) b = tf * (s1 - s0) + (1 - tf) * b;
-        double y = (1 - sf) * (s1 + b);
-        s0 = s1;
-        s1 = x + y;
-      }
-      *out = s1;
-      return true;
-    }
-    ExecError(absl::StrFormat("function \"%s\" is not supported by xScaler yet", std::string(name)));
   }
 
   QueryContext* ctx_;
@@ -1847,7 +1723,8 @@ absl::StatusOr<Result> Engine::Exec(storage::Storage& storage, const Expr& expr,
           "zero or negative query resolution step widths are not accepted. Try a positive "
           "integer");
     }
-    if (end_ms < start_ms) return absl::InvalidArgumentError("end timestamp must not be before start time");
+    if (end_ms < start_ms)
+      return absl::InvalidArgumentError("end timestamp must not be before start time");
     if (vt != ValueType::kScalar && vt != ValueType::kVector) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "invalid expression type \"%s\" for range query, must be Scalar or instant Vector",

@@ -3,15 +3,21 @@
 // offset, subqueries, delayed __name__ removal). Errors carry Prometheus' error kinds (see
 // value.h: KindOf). An Engine is safe to use from many threads (at most
 // max_concurrent_queries evaluate at once); each query opens its own Querier.
+//
+// Evaluation model: every node is evaluated once for all steps of the query. Instant-vector
+// values are series with points at step timestamps; selectors and range functions stream one
+// storage series at a time (only its raw samples are in memory), aggregations and vector
+// matching work step by step with keys computed once per series. Unimplemented functions
+// (`info`) fail with an execution error rather than return a wrong answer; functions that only
+// read native histograms (histogram_count, ...) return nothing, as storage has none yet.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <string_view>
 
-#include "absl/synchronization/mutex.h"
-
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "promql/ast.h"
 #include "promql/value.h"
 #include "storage/storage.h"

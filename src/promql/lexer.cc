@@ -15,21 +15,36 @@ struct Keyword {
 };
 
 constexpr Keyword kKeywords[] = {
-    {"and", TokenType::kLand},          {"or", TokenType::kLor},
-    {"unless", TokenType::kLunless},    {"atan2", TokenType::kAtan2},
-    {"avg", TokenType::kAvg},           {"bottomk", TokenType::kBottomk},
-    {"count", TokenType::kCount},       {"count_values", TokenType::kCountValues},
-    {"group", TokenType::kGroup},       {"max", TokenType::kMax},
-    {"min", TokenType::kMin},           {"quantile", TokenType::kQuantile},
-    {"stddev", TokenType::kStddev},     {"stdvar", TokenType::kStdvar},
-    {"sum", TokenType::kSum},           {"topk", TokenType::kTopk},
-    {"limitk", TokenType::kLimitk},     {"limit_ratio", TokenType::kLimitRatio},
-    {"offset", TokenType::kOffset},     {"by", TokenType::kBy},
-    {"without", TokenType::kWithout},   {"on", TokenType::kOn},
-    {"ignoring", TokenType::kIgnoring}, {"group_left", TokenType::kGroupLeft},
-    {"group_right", TokenType::kGroupRight}, {"bool", TokenType::kBool},
-    {"start", TokenType::kStart},       {"end", TokenType::kEnd},
-    {"inf", TokenType::kNumber},        {"nan", TokenType::kNumber},
+    {"and", TokenType::kLand},
+    {"or", TokenType::kLor},
+    {"unless", TokenType::kLunless},
+    {"atan2", TokenType::kAtan2},
+    {"avg", TokenType::kAvg},
+    {"bottomk", TokenType::kBottomk},
+    {"count", TokenType::kCount},
+    {"count_values", TokenType::kCountValues},
+    {"group", TokenType::kGroup},
+    {"max", TokenType::kMax},
+    {"min", TokenType::kMin},
+    {"quantile", TokenType::kQuantile},
+    {"stddev", TokenType::kStddev},
+    {"stdvar", TokenType::kStdvar},
+    {"sum", TokenType::kSum},
+    {"topk", TokenType::kTopk},
+    {"limitk", TokenType::kLimitk},
+    {"limit_ratio", TokenType::kLimitRatio},
+    {"offset", TokenType::kOffset},
+    {"by", TokenType::kBy},
+    {"without", TokenType::kWithout},
+    {"on", TokenType::kOn},
+    {"ignoring", TokenType::kIgnoring},
+    {"group_left", TokenType::kGroupLeft},
+    {"group_right", TokenType::kGroupRight},
+    {"bool", TokenType::kBool},
+    {"start", TokenType::kStart},
+    {"end", TokenType::kEnd},
+    {"inf", TokenType::kNumber},
+    {"nan", TokenType::kNumber},
 };
 
 bool IsAlpha(char c) { return c == '_' || std::isalpha(static_cast<unsigned char>(c)); }
@@ -78,14 +93,38 @@ class Lexer {
     }
     if (brace_open_) return InsideBraces(start, c);
     switch (c) {
-      case ',': ++pos_; Emit(TokenType::kComma, start); return true;
-      case '*': ++pos_; Emit(TokenType::kMul, start); return true;
-      case '/': ++pos_; Emit(TokenType::kDiv, start); return true;
-      case '%': ++pos_; Emit(TokenType::kMod, start); return true;
-      case '+': ++pos_; Emit(TokenType::kAdd, start); return true;
-      case '-': ++pos_; Emit(TokenType::kSub, start); return true;
-      case '^': ++pos_; Emit(TokenType::kPow, start); return true;
-      case '@': ++pos_; Emit(TokenType::kAt, start); return true;
+      case ',':
+        ++pos_;
+        Emit(TokenType::kComma, start);
+        return true;
+      case '*':
+        ++pos_;
+        Emit(TokenType::kMul, start);
+        return true;
+      case '/':
+        ++pos_;
+        Emit(TokenType::kDiv, start);
+        return true;
+      case '%':
+        ++pos_;
+        Emit(TokenType::kMod, start);
+        return true;
+      case '+':
+        ++pos_;
+        Emit(TokenType::kAdd, start);
+        return true;
+      case '-':
+        ++pos_;
+        Emit(TokenType::kSub, start);
+        return true;
+      case '^':
+        ++pos_;
+        Emit(TokenType::kPow, start);
+        return true;
+      case '@':
+        ++pos_;
+        Emit(TokenType::kAt, start);
+        return true;
       case ':':
         if (!bracket_open_) break;  // starts an identifier such as `:foo` or `job:rate5m`
         ++pos_;
@@ -162,8 +201,8 @@ class Lexer {
       std::string word(in_.substr(start, pos_ - start));
       std::string lower = absl::AsciiStrToLower(word);
       if (bracket_open_) {
-        return Error(start, absl::StrFormat("unexpected character in duration expression: %s",
-                                            Quote(c)));
+        return Error(start,
+                     absl::StrFormat("unexpected character in duration expression: %s", Quote(c)));
       }
       for (const auto& kw : kKeywords) {
         if (kw.word == lower) {
@@ -192,7 +231,10 @@ class Lexer {
       return true;
     }
     switch (c) {
-      case ',': ++pos_; Emit(TokenType::kComma, start); return true;
+      case ',':
+        ++pos_;
+        Emit(TokenType::kComma, start);
+        return true;
       case '"':
       case '\'':
       case '`':
@@ -325,31 +367,56 @@ bool IsSetOperator(TokenType t) {
 
 std::string_view TokenSpelling(TokenType t) {
   switch (t) {
-    case TokenType::kAdd: return "+";
-    case TokenType::kSub: return "-";
-    case TokenType::kMul: return "*";
-    case TokenType::kDiv: return "/";
-    case TokenType::kMod: return "%";
-    case TokenType::kPow: return "^";
-    case TokenType::kEqlc: return "==";
-    case TokenType::kNeq: return "!=";
-    case TokenType::kLte: return "<=";
-    case TokenType::kLss: return "<";
-    case TokenType::kGte: return ">=";
-    case TokenType::kGtr: return ">";
-    case TokenType::kEqlRegex: return "=~";
-    case TokenType::kNeqRegex: return "!~";
-    case TokenType::kAssign: return "=";
-    case TokenType::kLeftParen: return "(";
-    case TokenType::kRightParen: return ")";
-    case TokenType::kLeftBrace: return "{";
-    case TokenType::kRightBrace: return "}";
-    case TokenType::kLeftBracket: return "[";
-    case TokenType::kRightBracket: return "]";
-    case TokenType::kComma: return ",";
-    case TokenType::kColon: return ":";
-    case TokenType::kAt: return "@";
-    default: break;
+    case TokenType::kAdd:
+      return "+";
+    case TokenType::kSub:
+      return "-";
+    case TokenType::kMul:
+      return "*";
+    case TokenType::kDiv:
+      return "/";
+    case TokenType::kMod:
+      return "%";
+    case TokenType::kPow:
+      return "^";
+    case TokenType::kEqlc:
+      return "==";
+    case TokenType::kNeq:
+      return "!=";
+    case TokenType::kLte:
+      return "<=";
+    case TokenType::kLss:
+      return "<";
+    case TokenType::kGte:
+      return ">=";
+    case TokenType::kGtr:
+      return ">";
+    case TokenType::kEqlRegex:
+      return "=~";
+    case TokenType::kNeqRegex:
+      return "!~";
+    case TokenType::kAssign:
+      return "=";
+    case TokenType::kLeftParen:
+      return "(";
+    case TokenType::kRightParen:
+      return ")";
+    case TokenType::kLeftBrace:
+      return "{";
+    case TokenType::kRightBrace:
+      return "}";
+    case TokenType::kLeftBracket:
+      return "[";
+    case TokenType::kRightBracket:
+      return "]";
+    case TokenType::kComma:
+      return ",";
+    case TokenType::kColon:
+      return ":";
+    case TokenType::kAt:
+      return "@";
+    default:
+      break;
   }
   for (const auto& kw : kKeywords) {
     if (kw.type == t && t != TokenType::kNumber) return kw.word;
@@ -359,14 +426,22 @@ std::string_view TokenSpelling(TokenType t) {
 
 std::string DescribeToken(const Token& t) {
   switch (t.type) {
-    case TokenType::kEOF: return "end of input";
-    case TokenType::kError: return t.text;
-    case TokenType::kIdentifier: return absl::StrFormat("identifier \"%s\"", t.text);
-    case TokenType::kMetricIdentifier: return absl::StrFormat("metric identifier \"%s\"", t.text);
-    case TokenType::kNumber: return absl::StrFormat("number \"%s\"", t.text);
-    case TokenType::kDuration: return absl::StrFormat("duration \"%s\"", t.text);
-    case TokenType::kString: return absl::StrFormat("string %s", t.text);
-    default: break;
+    case TokenType::kEOF:
+      return "end of input";
+    case TokenType::kError:
+      return t.text;
+    case TokenType::kIdentifier:
+      return absl::StrFormat("identifier \"%s\"", t.text);
+    case TokenType::kMetricIdentifier:
+      return absl::StrFormat("metric identifier \"%s\"", t.text);
+    case TokenType::kNumber:
+      return absl::StrFormat("number \"%s\"", t.text);
+    case TokenType::kDuration:
+      return absl::StrFormat("duration \"%s\"", t.text);
+    case TokenType::kString:
+      return absl::StrFormat("string %s", t.text);
+    default:
+      break;
   }
   if (IsOperator(t.type)) return absl::StrFormat("<op:%s>", t.text);
   if (IsAggregator(t.type)) return absl::StrFormat("<aggr:%s>", t.text);

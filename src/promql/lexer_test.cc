@@ -26,25 +26,25 @@ TEST(Lexer, NumbersAndDurations) {
 
 TEST(Lexer, SelectorsAndBrackets) {
   EXPECT_EQ(Types("foo{a=\"b\",c!~'d'}[5m:1m] offset 1m @ start()"),
-            (std::vector<T>{T::kIdentifier, T::kLeftBrace, T::kIdentifier, T::kAssign, T::kString,
-                            T::kComma, T::kIdentifier, T::kNeqRegex, T::kString, T::kRightBrace,
-                            T::kLeftBracket, T::kDuration, T::kColon, T::kDuration,
-                            T::kRightBracket, T::kOffset, T::kDuration, T::kAt, T::kStart,
-                            T::kLeftParen, T::kRightParen, T::kEOF}));
+            (std::vector<T>{T::kIdentifier, T::kLeftBrace,  T::kIdentifier,   T::kAssign,
+                            T::kString,     T::kComma,      T::kIdentifier,   T::kNeqRegex,
+                            T::kString,     T::kRightBrace, T::kLeftBracket,  T::kDuration,
+                            T::kColon,      T::kDuration,   T::kRightBracket, T::kOffset,
+                            T::kDuration,   T::kAt,         T::kStart,        T::kLeftParen,
+                            T::kRightParen, T::kEOF}));
   // Keywords are plain label names inside braces.
-  EXPECT_EQ(Types("{by=\"x\"}"),
-            (std::vector<T>{T::kLeftBrace, T::kIdentifier, T::kAssign, T::kString, T::kRightBrace,
-                            T::kEOF}));
+  EXPECT_EQ(Types("{by=\"x\"}"), (std::vector<T>{T::kLeftBrace, T::kIdentifier, T::kAssign,
+                                                 T::kString, T::kRightBrace, T::kEOF}));
   EXPECT_EQ(Lex("job:rate5m").front().type, T::kMetricIdentifier);
   EXPECT_EQ(Lex(":foo").front().type, T::kMetricIdentifier);
 }
 
 TEST(Lexer, OperatorsKeywordsComments) {
-  EXPECT_EQ(Types("a == bool b # trailing comment\n and on(x) group_left c ^ d atan2 e"),
-            (std::vector<T>{T::kIdentifier, T::kEqlc, T::kBool, T::kIdentifier, T::kLand, T::kOn,
-                            T::kLeftParen, T::kIdentifier, T::kRightParen, T::kGroupLeft,
-                            T::kIdentifier, T::kPow, T::kIdentifier, T::kAtan2, T::kIdentifier,
-                            T::kEOF}));
+  EXPECT_EQ(
+      Types("a == bool b # trailing comment\n and on(x) group_left c ^ d atan2 e"),
+      (std::vector<T>{T::kIdentifier, T::kEqlc, T::kBool, T::kIdentifier, T::kLand, T::kOn,
+                      T::kLeftParen, T::kIdentifier, T::kRightParen, T::kGroupLeft, T::kIdentifier,
+                      T::kPow, T::kIdentifier, T::kAtan2, T::kIdentifier, T::kEOF}));
   EXPECT_EQ(Lex("SUM").front().type, T::kSum);  // keywords are case-insensitive
 }
 

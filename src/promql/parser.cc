@@ -1,9 +1,9 @@
 #include "promql/parser.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <algorithm>
 #include <limits>
 #include <set>
 #include <string>
@@ -28,23 +28,30 @@ struct ParseFailure {
 
 int Precedence(TokenType t) {
   switch (t) {
-    case TokenType::kLor: return 1;
+    case TokenType::kLor:
+      return 1;
     case TokenType::kLand:
-    case TokenType::kLunless: return 2;
+    case TokenType::kLunless:
+      return 2;
     case TokenType::kEqlc:
     case TokenType::kNeq:
     case TokenType::kLte:
     case TokenType::kLss:
     case TokenType::kGte:
-    case TokenType::kGtr: return 3;
+    case TokenType::kGtr:
+      return 3;
     case TokenType::kAdd:
-    case TokenType::kSub: return 4;
+    case TokenType::kSub:
+      return 4;
     case TokenType::kMul:
     case TokenType::kDiv:
     case TokenType::kMod:
-    case TokenType::kAtan2: return 5;
-    case TokenType::kPow: return 6;
-    default: return 0;
+    case TokenType::kAtan2:
+      return 5;
+    case TokenType::kPow:
+      return 6;
+    default:
+      return 0;
   }
 }
 
@@ -162,8 +169,8 @@ class Parser {
       }
       int next_min = op == TokenType::kPow ? prec : prec + 1;
       ExprPtr rhs = ParseBinary(next_min);
-      lhs = MakeBinary(op, std::move(lhs), std::move(rhs), return_bool, has_matching,
-                       std::move(vm), op_tok.pos);
+      lhs = MakeBinary(op, std::move(lhs), std::move(rhs), return_bool, has_matching, std::move(vm),
+                       op_tok.pos);
     }
     return lhs;
   }
@@ -175,15 +182,14 @@ class Parser {
     if (return_bool && !IsComparison(op)) {
       Fail(start, "bool modifier can only be used on comparison operators");
     }
-    if (IsComparison(op) && !return_bool && lt == ValueType::kScalar &&
-        rt == ValueType::kScalar) {
+    if (IsComparison(op) && !return_bool && lt == ValueType::kScalar && rt == ValueType::kScalar) {
       Fail(op_pos, "comparisons between scalars must use BOOL modifier");
     }
     for (const auto& l : vm.matching_labels) {
       for (const auto& inc : vm.include) {
         if (l == inc && vm.on) {
-          Fail(start, absl::StrFormat("label \"%s\" must not occur in ON and GROUP clause at once",
-                                      l));
+          Fail(start,
+               absl::StrFormat("label \"%s\" must not occur in ON and GROUP clause at once", l));
         }
       }
     }
@@ -199,14 +205,14 @@ class Parser {
     if (lt == ValueType::kVector && rt == ValueType::kVector) {
       if (IsSetOperator(op)) {
         if (vm.card == Cardinality::kOneToMany || vm.card == Cardinality::kManyToOne) {
-          Fail(start, absl::StrFormat("no grouping allowed for \"%s\" operation",
-                                      TokenSpelling(op)));
+          Fail(start,
+               absl::StrFormat("no grouping allowed for \"%s\" operation", TokenSpelling(op)));
         }
         vm.card = Cardinality::kManyToMany;
       }
       b.matching = std::move(vm);
-    } else if (has_matching && (!vm.matching_labels.empty() || vm.on ||
-                                vm.card != Cardinality::kOneToOne)) {
+    } else if (has_matching &&
+               (!vm.matching_labels.empty() || vm.on || vm.card != Cardinality::kOneToOne)) {
       if (!vm.matching_labels.empty() || vm.card != Cardinality::kOneToOne) {
         Fail(start, "vector matching only allowed between instant vectors");
       }
@@ -276,9 +282,9 @@ class Parser {
           const Token& close = Expect(TokenType::kRightBracket, "subquery", "\"]\"");
           ValueType vt = ValueTypeOf(*e);
           if (vt != ValueType::kVector) {
-            Fail(e->pos_start, absl::StrFormat(
-                                   "subquery is only allowed on instant vector, got %s instead",
-                                   ValueTypeName(vt)));
+            Fail(e->pos_start,
+                 absl::StrFormat("subquery is only allowed on instant vector, got %s instead",
+                                 ValueTypeName(vt)));
           }
           if (range <= 0) Fail(t.pos, "duration must be greater than 0");
           if (step < 0) Fail(t.pos, "step must be greater than 0");
@@ -365,7 +371,8 @@ class Parser {
                "@ modifier must be preceded by an instant vector selector or range vector "
                "selector or a subquery");
         }
-        if (target->kind != AtKind::kNone) Fail(t.pos, "@ <timestamp> may not be set multiple times");
+        if (target->kind != AtKind::kNone)
+          Fail(t.pos, "@ <timestamp> may not be set multiple times");
         *target = at;
         e->pos_end = Peek().pos;
         continue;
@@ -512,11 +519,20 @@ class Parser {
         } else {
           labels::MatchType mt;
           switch (op.type) {
-            case TokenType::kAssign: mt = labels::MatchType::kEqual; break;
-            case TokenType::kNeq: mt = labels::MatchType::kNotEqual; break;
-            case TokenType::kEqlRegex: mt = labels::MatchType::kRegexMatch; break;
-            case TokenType::kNeqRegex: mt = labels::MatchType::kRegexNoMatch; break;
-            default: Unexpected(op, "label matching", "label matching operator");
+            case TokenType::kAssign:
+              mt = labels::MatchType::kEqual;
+              break;
+            case TokenType::kNeq:
+              mt = labels::MatchType::kNotEqual;
+              break;
+            case TokenType::kEqlRegex:
+              mt = labels::MatchType::kRegexMatch;
+              break;
+            case TokenType::kNeqRegex:
+              mt = labels::MatchType::kRegexNoMatch;
+              break;
+            default:
+              Unexpected(op, "label matching", "label matching operator");
           }
           Next();
           const Token& val = Peek();
@@ -539,8 +555,8 @@ class Parser {
     if (!metric.empty()) {
       for (const auto& m : matchers) {
         if (m.name() == labels::kMetricName) {
-          Fail(start, absl::StrFormat("metric name must not be set twice: \"%s\" or \"%s\"",
-                                      metric, m.value()));
+          Fail(start, absl::StrFormat("metric name must not be set twice: \"%s\" or \"%s\"", metric,
+                                      m.value()));
         }
       }
       auto nm = labels::Matcher::Create(labels::MatchType::kEqual, std::string(labels::kMetricName),
@@ -560,7 +576,8 @@ class Parser {
   ExprPtr ParseCall() {
     const Token& name = Next();
     const FunctionSig* f = LookupFunction(name.text);
-    if (f == nullptr) Fail(name.pos, absl::StrFormat("unknown function with name \"%s\"", name.text));
+    if (f == nullptr)
+      Fail(name.pos, absl::StrFormat("unknown function with name \"%s\"", name.text));
     Next();  // '('
     Call c;
     c.func = f;
@@ -735,19 +752,34 @@ absl::StatusOr<std::string> UnquoteString(std::string_view q) {
     if (++i >= body.size()) return absl::InvalidArgumentError("invalid syntax");
     char e = body[i];
     switch (e) {
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
+      case 'a':
+        out += '\a';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case '\\':
+        out += '\\';
+        break;
       case '\'':
       case '"':
         if (e != quote) {
-          return absl::InvalidArgumentError(
-              absl::StrFormat("unknown escape sequence '\\%c'", e));
+          return absl::InvalidArgumentError(absl::StrFormat("unknown escape sequence '\\%c'", e));
         }
         out += e;
         break;
@@ -771,7 +803,14 @@ absl::StatusOr<std::string> UnquoteString(std::string_view q) {
         }
         break;
       }
-      case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
+      case '0':
+      case '1':
+      case '2':
+      case '3':
+      case '4':
+      case '5':
+      case '6':
+      case '7': {
         uint32_t v = 0;
         for (int k = 0; k < 3; ++k) {
           if (i + k >= body.size() || body[i + k] < '0' || body[i + k] > '7') {
@@ -795,9 +834,12 @@ absl::StatusOr<int64_t> ParseDuration(std::string_view s) {
   static constexpr struct {
     std::string_view unit;
     int64_t ms;
-  } kUnits[] = {{"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000},
-                {"d", 24LL * 3600 * 1000},       {"h", 3600LL * 1000},
-                {"m", 60LL * 1000},              {"s", 1000},
+  } kUnits[] = {{"y", 365LL * 24 * 3600 * 1000},
+                {"w", 7LL * 24 * 3600 * 1000},
+                {"d", 24LL * 3600 * 1000},
+                {"h", 3600LL * 1000},
+                {"m", 60LL * 1000},
+                {"s", 1000},
                 {"ms", 1}};
   auto bad = [&] {
     return absl::InvalidArgumentError(absl::StrFormat("not a valid duration string: \"%s\"", s));

@@ -64,7 +64,8 @@ TEST(ParseMetricSelector, Errors) {
             "1:7: parse error: unexpected identifier \"b\" in label matching, expected string");
   EXPECT_EQ(ParseMetricSelector("foo + bar").status().message(),
             "1:5: parse error: unexpected <op:+>");
-  EXPECT_EQ(ParseMetricSelector("").status().message(), "1:1: parse error: unexpected end of input");
+  EXPECT_EQ(ParseMetricSelector("").status().message(),
+            "1:1: parse error: unexpected end of input");
   EXPECT_FALSE(ParseMetricSelector("foo{a=\"b\"").ok());
   EXPECT_FALSE(ParseMetricSelector("foo{a=~\"(\"}").ok());
   EXPECT_FALSE(ParseMetricSelector("foo{__name__=\"bar\"}").ok());
@@ -84,7 +85,9 @@ TEST(ParseDuration, Units) {
 TEST(UnquoteString, Escapes) {
   EXPECT_EQ(*UnquoteString(R"("a\nb\t\"\\")"), "a\nb\t\"\\");
   EXPECT_EQ(*UnquoteString(R"('it\'s')"), "it's");
-  EXPECT_EQ(*UnquoteString(R"("\x41\u00e9\101")"), "A\xc3\xa9" "A");
+  EXPECT_EQ(*UnquoteString(R"("\x41\u00e9\101")"),
+            "A\xc3\xa9"
+            "A");
   EXPECT_EQ(*UnquoteString(R"(`raw\n`)"), "raw\\n");
   EXPECT_FALSE(UnquoteString(R"("\q")").ok());
 }

@@ -26,9 +26,12 @@ std::string JoinLabels(const std::vector<std::string>& ls) {
 
 std::string PrintAt(const AtModifier& at) {
   switch (at.kind) {
-    case AtKind::kNone: return "";
-    case AtKind::kStart: return " @ start()";
-    case AtKind::kEnd: return " @ end()";
+    case AtKind::kNone:
+      return "";
+    case AtKind::kStart:
+      return " @ start()";
+    case AtKind::kEnd:
+      return " @ end()";
     case AtKind::kTimestamp:
       return absl::StrFormat(" @ %.3f", static_cast<double>(at.timestamp_ms) / 1000.0);
   }
@@ -91,7 +94,8 @@ struct PrintVisitor {
       const auto& vm = *b.matching;
       bool grouped = vm.card == Cardinality::kManyToOne || vm.card == Cardinality::kOneToMany;
       if (!vm.matching_labels.empty() || vm.on || grouped) {
-        mod += absl::StrFormat(" %s (%s)", vm.on ? "on" : "ignoring", JoinLabels(vm.matching_labels));
+        mod +=
+            absl::StrFormat(" %s (%s)", vm.on ? "on" : "ignoring", JoinLabels(vm.matching_labels));
         if (grouped) {
           mod += absl::StrFormat(" group_%s (%s)",
                                  vm.card == Cardinality::kManyToOne ? "left" : "right",
@@ -188,15 +192,33 @@ std::string QuoteString(std::string_view s) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '\a': out += "\\a"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\v': out += "\\v"; break;
-        case '\\': out += "\\\\"; break;
-        case '"': out += "\\\""; break;
+        case '\a':
+          out += "\\a";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\v':
+          out += "\\v";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '"':
+          out += "\\\"";
+          break;
         default:
           if (c < 0x20 || c == 0x7f) {
             out += absl::StrFormat("\\x%02x", c);

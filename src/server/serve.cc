@@ -16,6 +16,7 @@
 #include "api/routes.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "promql/engine.h"
 #include "promql/parser.h"
 #include "server/commands.h"
 #include "server/version.h"
@@ -122,6 +123,9 @@ int RunServe(const ServerConfig& config) {
   std::atomic<bool> ready{false};
   std::atomic<tenant::TenantRegistry*> registry_ptr{nullptr};
 
+  // One engine for every tenant: it bounds concurrent queries across the whole server.
+  promql::Engine engine(promql::EngineOptions{});
+
   api::ApiServices services;
   auto auth = std::make_shared<http::AuthConfig>();
   tenant::TokenStore* token_store = tokens.get();
@@ -142,6 +146,7 @@ int RunServe(const ServerConfig& config) {
     return t != nullptr ? t->db.get() : nullptr;
   };
   services.read.parse_selector = [](std::string_view s) { return promql::ParseMetricSelector(s); };
+  services.read.engine = &engine;
   services.read.now_ms = WallClockMs;
   services.read.build.version = kVersion;
   services.read.build.revision = kRevision;

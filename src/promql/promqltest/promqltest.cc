@@ -1,8 +1,10 @@
 #include "promql/promqltest/promqltest.h"
 
+#include <unistd.h>
+
 #include <algorithm>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -10,18 +12,17 @@
 #include <optional>
 #include <sstream>
 
-#include <unistd.h>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "labels/labels.h"
 #include "promql/engine.h"
 #include "promql/eval_math.h"
+#include "promql/functions.h"
 #include "promql/parser.h"
 #include "promql/printer.h"
-#include "storage/head/tsdb.h"
 #include "re2/re2.h"
+#include "storage/head/tsdb.h"
 #include "storage/storage.h"
 
 namespace xscaler::promql::promqltest {
@@ -76,8 +77,8 @@ bool ParseNum(std::string_view s, double* out) {
 std::optional<std::string_view> ParseMetric(std::string_view s, labels::Labels* out,
                                             std::string* err) {
   size_t i = 0;
-  while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_' ||
-                          s[i] == ':')) {
+  while (i < s.size() &&
+         (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_' || s[i] == ':')) {
     ++i;
   }
   std::vector<labels::Label> ls;
@@ -393,8 +394,7 @@ std::string Check(const EvalCmd& cmd, const absl::StatusOr<Result>& res) {
       std::vector<Point> want;
       for (size_t i = 0; i < vals.size(); ++i) {
         if (vals[i].omitted) continue;
-        want.push_back({cmd.range ? cmd.start + static_cast<int64_t>(i) * cmd.step : 0,
-                        vals[i].v});
+        want.push_back({cmd.range ? cmd.start + static_cast<int64_t>(i) * cmd.step : 0, vals[i].v});
       }
       bool ok = want.size() == s.points.size();
       for (size_t i = 0; ok && i < want.size(); ++i) {
@@ -403,9 +403,10 @@ std::string Check(const EvalCmd& cmd, const absl::StatusOr<Result>& res) {
       }
       if (!ok) {
         std::string got;
-        for (const auto& p : s.points) got += " " + Str(p.v) + "@" + std::to_string(p.t / 1000) + "s";
-        return "expected " + DescribeExpected(*it->second.second) + " for " +
-               s.metric.ToString() + " but got [" + got + " ]";
+        for (const auto& p : s.points)
+          got += " " + Str(p.v) + "@" + std::to_string(p.t / 1000) + "s";
+        return "expected " + DescribeExpected(*it->second.second) + " for " + s.metric.ToString() +
+               " but got [" + got + " ]";
       }
       seen.insert(s.metric);
     }
@@ -414,6 +415,106 @@ std::string Check(const EvalCmd& cmd, const absl::StatusOr<Result>& res) {
   }
   for (const auto& [l, e] : expected) {
     if (!seen.count(l)) return "expected metric " + DescribeExpected(*e.second) + " not found";
+  }
+  return "";
+}
+
+// As Prometheus' runner does: an instant eval must give the same answer as the middle step of
+// a range query from t-1m to t+1m.
+std::string CheckRangeMode(Engine& engine, storage::Storage& storage, const EvalCmd& ev,
+                           const Result& instant) {
+  auto range = engine.RangeQuery(storage, ev.expr, ev.start - 60000, ev.start + 60000, 60000);
+  if (!range.ok()) {
+    return "range mode: unexpected error: " + std::string(range.status().message());
+  }
+  const auto* m = std::get_if<Matrix>(&range->value);
+  if (m == nullptr) return "range mode: result is not a matrix";
+  Result at_t;
+  at_t.warnings = range->warnings;
+  at_t.infos = range->infos;
+  Vector vec;
+  for (const auto& s : *m) {
+    for (const auto& p : s.points) {
+      if (p.t == ev.start) vec.push_back(Sample{s.metric, p.t, p.v});
+    }
+  }
+  if (std::holds_alternative<Scalar>(instant.value)) {
+    if (vec.empty()) return "range mode: no value at the evaluation time";
+    at_t.value = Scalar{ev.start, vec[0].v};
+  } else {
+    at_t.value = std::move(vec);
+  }
+  // Annotations may legitimately differ across the wider range; compare values only.
+  EvalCmd values_only = ev;
+  values_only.warn = values_only.info = values_only.no_warn = values_only.no_info = false;
+  at_t.warnings.clear();
+  at_t.infos.clear();
+  std::string diff = Check(values_only, at_t);
+  return diff.empty() ? "" : "range mode: " + diff;
+}
+
+// Sets `@ t` on every selector and subquery that has none, except inside a subquery that
+// already has one; false when the expression calls a function whose value depends on the
+// evaluation time itself (those cannot be pinned with @).
+bool PinAt(Expr* e, int64_t t, bool under_at) {
+  if (auto* vs = e->As<VectorSelector>()) {
+    if (!under_at && vs->at.kind == AtKind::kNone) vs->at = AtModifier{AtKind::kTimestamp, t};
+    return true;
+  }
+  if (auto* ms = e->As<MatrixSelector>()) return PinAt(ms->selector.get(), t, under_at);
+  if (auto* sq = e->As<SubqueryExpr>()) {
+    if (!under_at && sq->at.kind == AtKind::kNone) sq->at = AtModifier{AtKind::kTimestamp, t};
+    return PinAt(sq->expr.get(), t, true);
+  }
+  if (auto* p = e->As<ParenExpr>()) return PinAt(p->expr.get(), t, under_at);
+  if (auto* u = e->As<UnaryExpr>()) return PinAt(u->expr.get(), t, under_at);
+  if (auto* b = e->As<BinaryExpr>()) {
+    bool l = PinAt(b->lhs.get(), t, under_at);
+    bool r = PinAt(b->rhs.get(), t, under_at);
+    return l && r;
+  }
+  if (auto* a = e->As<AggregateExpr>()) {
+    bool ok = PinAt(a->expr.get(), t, under_at);
+    if (a->param) ok = PinAt(a->param.get(), t, under_at) && ok;
+    return ok;
+  }
+  if (auto* c = e->As<Call>()) {
+    static const std::set<std::string_view> kUnsafe = {"days_in_month",  "day_of_month",
+                                                       "day_of_week",    "day_of_year",
+                                                       "hour",           "minute",
+                                                       "month",          "year",
+                                                       "predict_linear", "time",
+                                                       "timestamp"};  // uses its argument's sample
+                                                                      // times
+    bool ok = kUnsafe.count(c->func->name) == 0;
+    for (auto& arg : c->args) ok = PinAt(arg.get(), t, under_at) && ok;
+    return ok;
+  }
+  return true;
+}
+
+// As Prometheus' runner does: with every selector pinned to `@ t`, the query must give the same
+// answer when evaluated at other times.
+std::string CheckAtModifier(Engine& engine, storage::Storage& storage, const EvalCmd& ev) {
+  auto parsed = ParseExpr(ev.expr);
+  if (!parsed.ok()) return "";
+  int64_t t = ev.start;
+  if (!PinAt(parsed->get(), t, false)) return "";
+  std::string pinned = Print(**parsed);
+  std::vector<int64_t> times = {-10 * t, 0, t / 5, t, 10 * t};
+  if (t == 0) times = {0, 10, 1000};
+  EvalCmd values_only = ev;
+  values_only.warn = values_only.info = values_only.no_warn = values_only.no_info = false;
+  for (int64_t at : times) {
+    auto res = engine.InstantQuery(storage, pinned, at);
+    if (res.ok()) {
+      res->warnings.clear();
+      res->infos.clear();
+    }
+    std::string diff = Check(values_only, res);
+    if (!diff.empty()) {
+      return absl::StrFormat("@ mode (%s evaluated at %ds): %s", pinned, at / 1000, diff);
+    }
   }
   return "";
 }
@@ -484,8 +585,8 @@ class TestStorage {
         auto r = app->Append(ref, l, p.t, p.v);
         if (!r.ok()) {
           app->Rollback();
-          return absl::Status(r.status().code(), l.ToString() + ": " +
-                                                     std::string(r.status().message()));
+          return absl::Status(r.status().code(),
+                              l.ToString() + ": " + std::string(r.status().message()));
         }
         ref = *r;
       }
@@ -722,6 +823,14 @@ FileStats RunFile(const std::string& path, const std::set<std::string>& exclusio
           ev.range ? engine.RangeQuery(storage.Get(), ev.expr, ev.start, ev.end, ev.step)
                    : engine.InstantQuery(storage.Get(), ev.expr, ev.start);
       diff = Check(ev, res);
+      if (diff.empty() && !ev.range && !ev.fail && !ev.ordered && res.ok() &&
+          (std::holds_alternative<Vector>(res->value) ||
+           std::holds_alternative<Scalar>(res->value))) {
+        diff = CheckRangeMode(engine, storage.Get(), ev, *res);
+      }
+      if (diff.empty() && !ev.range && !ev.fail && res.ok()) {
+        diff = CheckAtModifier(engine, storage.Get(), ev);
+      }
     }
     if (diff.empty()) {
       st.passed++;

@@ -2,7 +2,10 @@
 // fail|warn|info|no_warn|no_info|ordered` with `msg:`/`regex:`, and the older eval_fail /
 // eval_warn / eval_info / eval_ordered spellings) against the xScaler engine over the real
 // storage (a storage::Tsdb in a scratch directory under the system temp dir, replaced on
-// `clear`), and reports each failing eval with its expression and the difference.
+// `clear`), and reports each failing eval with its expression and the difference. Like
+// Prometheus' own runner, a passing instant eval is re-checked as the middle step of a range
+// query (t-1m..t+1m) and, when its functions allow, with every selector pinned to `@ t` and
+// evaluated at other times; both must give the same values.
 //
 // Native histograms (`{{...}}` samples) are not supported yet: such samples are not loaded,
 // and evals whose expected output contains them are reported as skipped with that reason.
@@ -19,9 +22,9 @@ namespace xscaler::promql::promqltest {
 struct FileStats {
   std::string file;
   int passed = 0;
-  int failed = 0;    // not excluded
-  int excluded = 0;  // failed, but listed in the exclusions file
-  int skipped = 0;   // needs an unsupported feature
+  int failed = 0;            // not excluded
+  int excluded = 0;          // failed, but listed in the exclusions file
+  int skipped = 0;           // needs an unsupported feature
   int stale_exclusions = 0;  // listed in the exclusions file but passed
 };
 
