@@ -14,6 +14,18 @@ namespace {
 
 using http::Cat;
 using http::Sv;
+
+// Samples the storage dropped at commit because a concurrent request stored newer samples of
+// the same series first: the client must hear they were not stored.
+void ReportCommitDrops(const storage::Appender& app, ingest::IngestReport& report) {
+  for (const storage::CommitDrop& d : app.DroppedAtCommit()) {
+    report.AddAccepted(-d.samples);
+    report.Reject(d.metric,
+                  "out of order sample: a concurrent request stored a newer sample of the same "
+                  "series first; send each series from one writer, in time order",
+                  d.samples);
+  }
+}
 using ingest::otlp::Encoding;
 
 constexpr std::string_view kRetryAfterSeconds = "5";
@@ -172,6 +184,7 @@ void IngestApi::Otlp(http::Request& req, http::Response& res) const {
     Remember(target->log, config_.now_ms(), "otlp", client, 503, nullptr, msg);
     return;
   }
+  ReportCommitDrops(*app, report);
   res.status = 200;
   res.content_type = *enc == Encoding::kJson ? "application/json" : "application/x-protobuf";
   res.body = ingest::otlp::EncodeExportResponse(*enc, report);
@@ -226,6 +239,7 @@ void IngestApi::RemoteWrite(http::Request& req, http::Response& res) const {
     Remember(target->log, config_.now_ms(), "remote_write", client, 503, nullptr, msg);
     return;
   }
+  ReportCommitDrops(*app, report);
   if (report.rejected_points() == 0) {
     res.status = 204;
     res.body.clear();

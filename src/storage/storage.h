@@ -47,6 +47,12 @@ struct MetricMetadata {
   friend bool operator==(const MetricMetadata&, const MetricMetadata&) = default;
 };
 
+// Samples of one metric that passed Append but were not stored by Commit.
+struct CommitDrop {
+  std::string metric;
+  int64_t samples = 0;
+};
+
 // Error codes an Appender uses for per-sample rejections, so callers can count them by reason
 // without parsing messages:
 //   OutOfRange       - sample older than the series' newest sample (out of order / too old)
@@ -72,6 +78,11 @@ class Appender {
   virtual absl::Status Commit() = 0;
   // Drops what was staged.
   virtual void Rollback() = 0;
+
+  // After a successful Commit: samples that passed Append but were not stored because a
+  // concurrent commit stored a newer sample in the same series first (two requests raced on
+  // one series). Callers report them as rejected so a client is never told "stored" for them.
+  virtual std::vector<CommitDrop> DroppedAtCommit() const { return {}; }
 };
 
 // Iterates over one series' samples in time order.

@@ -1,5 +1,6 @@
 #include "storage/head/head.h"
 
+#include <algorithm>
 #include <bit>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,7 @@ struct Head::Batch {
   std::span<const StagedSample> samples;
   std::span<MemSeries* const> newly_logged;
   std::span<const wal::MetadataRecord> metadata;
+  std::vector<CommitDrop> dropped;  // filled while applying
   bool taken = false;  // a leader has picked it into its group
   bool done = false;
   absl::Status status;
@@ -158,12 +160,23 @@ bool Head::MetadataEquals(const std::string& family, const MetricMetadata& md) c
   return it != metadata_.end() && it->second == md;
 }
 
-void Head::ApplyBatch(const Batch& b) {
+void Head::ApplyBatch(Batch& b) {
   for (MemSeries* s : b.newly_logged) s->set_logged();
   std::vector<MemSeries*> to_index;
   for (const auto& ss : b.samples) {
     bool dropped;
     if (ApplySample(ss.series, ss.t, ss.v, &dropped)) to_index.push_back(ss.series);
+    if (dropped) {
+      // Rare (a race between requests on one series), so decoding the labels here is fine.
+      std::string metric(ss.series->Labels().MetricName());
+      auto it = std::find_if(b.dropped.begin(), b.dropped.end(),
+                             [&](const CommitDrop& d) { return d.metric == metric; });
+      if (it == b.dropped.end()) {
+        b.dropped.push_back({std::move(metric), 1});
+      } else {
+        ++it->samples;
+      }
+    }
   }
   // Postings after samples: a querier that finds the series also finds its samples.
   for (MemSeries* s : to_index) postings_.Add(s->ref(), s->Labels());
@@ -172,7 +185,8 @@ void Head::ApplyBatch(const Batch& b) {
 
 absl::Status Head::Commit(std::vector<std::string> records, std::span<const StagedSample> samples,
                           std::span<MemSeries* const> newly_logged,
-                          std::span<const wal::MetadataRecord> metadata) {
+                          std::span<const wal::MetadataRecord> metadata,
+                          std::vector<CommitDrop>* dropped) {
   Batch b;
   b.records = std::move(records);
   b.samples = samples;
@@ -190,7 +204,10 @@ absl::Status Head::Commit(std::vector<std::string> records, std::span<const Stag
           return a->second->done || (!a->second->taken && !a->first->writing_);
         },
         &arg));
-    if (b.done) return b.status;
+    if (b.done) {
+      *dropped = std::move(b.dropped);
+      return b.status;
+    }
     group.swap(queue_);
     for (Batch* x : group) x->taken = true;
     g = next_group_++;
@@ -226,6 +243,7 @@ absl::Status Head::Commit(std::vector<std::string> records, std::span<const Stag
     x->status = st;
     x->done = true;
   }
+  *dropped = std::move(b.dropped);
   return st;
 }
 

@@ -125,10 +125,12 @@ class Head {
   bool MetadataEquals(const std::string& family, const MetricMetadata& md) const;
 
   // Writes the batch to the WAL and applies it, in WAL order with other commits. Returns the
-  // WAL error, if any, in which case nothing was applied.
+  // WAL error, if any, in which case nothing was applied. `dropped` receives the samples of
+  // this batch that lost an ordering race to a concurrent batch (see DroppedAtCommit).
   absl::Status Commit(std::vector<std::string> records, std::span<const StagedSample> samples,
                       std::span<MemSeries* const> newly_logged,
-                      std::span<const wal::MetadataRecord> metadata);
+                      std::span<const wal::MetadataRecord> metadata,
+                      std::vector<CommitDrop>* dropped);
 
   const HeadOptions& options() const { return opts_; }
 
@@ -152,7 +154,7 @@ class Head {
   // added to the postings (its first sample).
   bool ApplySample(MemSeries* s, int64_t t, double v, bool* dropped);
   void ApplyMetadata(std::span<const wal::MetadataRecord> metadata);
-  void ApplyBatch(const Batch& b);
+  void ApplyBatch(Batch& b);
   void NoteTime(int64_t t);
 
   const HeadOptions opts_;

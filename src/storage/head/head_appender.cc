@@ -117,10 +117,12 @@ class HeadAppender final : public Appender {
     }
     if (!metadata_.empty()) wal::EncodeMetadata(metadata_, &records.emplace_back());
 
-    absl::Status st = head_->Commit(std::move(records), samples_, unlogged, metadata_);
+    absl::Status st = head_->Commit(std::move(records), samples_, unlogged, metadata_, &dropped_);
     Clear();
     return st;
   }
+
+  std::vector<CommitDrop> DroppedAtCommit() const override { return dropped_; }
 
   void Rollback() override {
     spent_ = true;
@@ -136,6 +138,7 @@ class HeadAppender final : public Appender {
 
   Head* const head_;
   bool spent_ = false;
+  std::vector<CommitDrop> dropped_;
   std::vector<StagedSample> samples_;
   // Newest staged sample per series, for ordering checks within the batch.
   absl::flat_hash_map<MemSeries*, std::pair<int64_t, double>> latest_;

@@ -352,6 +352,7 @@ TEST(HeadTest, RacingAppendersOnOneSeriesKeepOrder) {
   HeadStorage db;
   Labels l{{"__name__", "shared"}};
   std::atomic<int64_t> accepted{0};
+  std::atomic<int64_t> reported_dropped{0};
   std::vector<std::thread> threads;
   for (int w = 0; w < 4; ++w) {
     threads.emplace_back([&, w] {
@@ -360,6 +361,10 @@ TEST(HeadTest, RacingAppendersOnOneSeriesKeepOrder) {
         if (app->Append(0, l, i * 4 + w, w).ok()) {
           ASSERT_TRUE(app->Commit().ok());
           accepted.fetch_add(1);
+          for (const auto& d : app->DroppedAtCommit()) {
+            EXPECT_EQ(d.metric, "shared");
+            reported_dropped.fetch_add(d.samples);
+          }
         } else {
           app->Rollback();
         }
@@ -372,6 +377,8 @@ TEST(HeadTest, RacingAppendersOnOneSeriesKeepOrder) {
   HeadStats st = db.head.Stats();
   EXPECT_EQ(st.num_samples, s.size());
   EXPECT_EQ(static_cast<uint64_t>(accepted.load()), st.num_samples + st.dropped_samples);
+  // Every drop is reported to the committer that lost the race, none silently.
+  EXPECT_EQ(static_cast<uint64_t>(reported_dropped.load()), st.dropped_samples);
 }
 
 TEST(HeadTest, ReplayAppliesTheSameRules) {
