@@ -64,17 +64,12 @@ void WriteStringList(http::Response& res, const std::vector<std::string>& items,
   WriteSuccess(res, w.str(), warnings);
 }
 
-}  // namespace
-
-ReadApi::ReadApi(ReadApiConfig config) : config_(std::move(config)) {
-  if (!config_.now_ms) config_.now_ms = &WallClockMs;
-}
-
-absl::StatusOr<std::vector<std::vector<labels::Matcher>>> ReadApi::ParseMatchers(
-    const http::Request& req) const {
+// Parses every match[] value; InvalidArgument naming the bad one.
+absl::StatusOr<std::vector<std::vector<labels::Matcher>>> ParseMatchers(
+    const http::Request& req, const ReadApiConfig& config) {
   std::vector<std::vector<labels::Matcher>> sets;
   for (const std::string& m : req.Params("match[]")) {
-    absl::StatusOr<std::vector<labels::Matcher>> parsed = config_.parse_selector(m);
+    absl::StatusOr<std::vector<labels::Matcher>> parsed = config.parse_selector(m);
     if (!parsed.ok()) {
       return absl::InvalidArgumentError(
           Cat("invalid parameter \"match[]\": ", Sv(parsed.status().message())));
@@ -91,21 +86,57 @@ absl::StatusOr<std::vector<std::vector<labels::Matcher>>> ReadApi::ParseMatchers
   return sets;
 }
 
+// The parameters series, labels and label values share, validated in Prometheus' order.
+struct Selection {
+  std::vector<std::vector<labels::Matcher>> sets;  // one per match[]
+  Range range;
+  int64_t limit;  // 0 = all
+};
+
+absl::StatusOr<Selection> ParseSelection(const http::Request& req, const ReadApiConfig& config) {
+  auto sets = ParseMatchers(req, config);
+  if (!sets.ok()) return sets.status();
+  auto range = ParseRange(req);
+  if (!range.ok()) return range.status();
+  auto limit = ParseLimitParam(req.Param("limit"));
+  if (!limit.ok()) return limit.status();
+  return Selection{*std::move(sets), *range, *limit};
+}
+
+// Writes the sorted union of list(querier, matchers) over the selection's match[] sets (over
+// every series when there are none); an empty list for a tenant without storage.
+template <typename List>
+void WriteUnion(http::Response& res, storage::Storage* db, Selection& sel, List list) {
+  std::set<std::string> all;
+  if (db != nullptr) {
+    std::unique_ptr<storage::Querier> q = db->NewQuerier(sel.range.start, sel.range.end);
+    if (sel.sets.empty()) sel.sets.emplace_back();
+    for (const auto& set : sel.sets) {
+      auto r = list(*q, set);
+      if (!r.ok()) return WriteApiError(res, r.status());
+      all.insert(r->begin(), r->end());
+    }
+  }
+  WriteStringList(res, std::vector<std::string>(all.begin(), all.end()), sel.limit);
+}
+
+}  // namespace
+
+ReadApi::ReadApi(ReadApiConfig config) : config_(std::move(config)) {
+  if (!config_.now_ms) config_.now_ms = &WallClockMs;
+}
+
 void ReadApi::Series(http::Request& req, http::Response& res) const {
   if (req.Params("match[]").empty()) {
     return WriteApiError(res, ErrorType::kBadData, "no match[] parameter provided");
   }
-  auto sets = ParseMatchers(req);
-  if (!sets.ok()) return WriteApiError(res, sets.status());
-  auto range = ParseRange(req);
-  if (!range.ok()) return WriteApiError(res, range.status());
-  auto limit = ParseLimitParam(req.Param("limit"));
-  if (!limit.ok()) return WriteApiError(res, limit.status());
+  auto sel = ParseSelection(req, config_);
+  if (!sel.ok()) return WriteApiError(res, sel.status());
 
   std::set<labels::Labels> found;
   if (storage::Storage* db = config_.storage(req.tenant)) {
-    std::unique_ptr<storage::Querier> q = db->NewQuerier(range->start, range->end);
-    for (const auto& set : *sets) {
+    std::unique_ptr<storage::Querier> q = db->NewQuerier(sel->range.start, sel->range.end);
+    for (const auto& set : sel->sets) {
       std::unique_ptr<storage::SeriesSet> ss = q->Select(set);
       while (ss->Next()) found.insert(ss->At().Labels());
       if (absl::Status st = ss->Err(); !st.ok()) return WriteApiError(res, st);
@@ -116,7 +147,7 @@ void ReadApi::Series(http::Request& req, http::Response& res) const {
   std::vector<std::string> warnings;
   int64_t n = 0;
   for (const labels::Labels& lset : found) {
-    if (*limit > 0 && n == *limit) {
+    if (sel->limit > 0 && n == sel->limit) {
       warnings.emplace_back(kTruncated);
       break;
     }
@@ -128,24 +159,12 @@ void ReadApi::Series(http::Request& req, http::Response& res) const {
 }
 
 void ReadApi::Labels(http::Request& req, http::Response& res) const {
-  auto sets = ParseMatchers(req);
-  if (!sets.ok()) return WriteApiError(res, sets.status());
-  auto range = ParseRange(req);
-  if (!range.ok()) return WriteApiError(res, range.status());
-  auto limit = ParseLimitParam(req.Param("limit"));
-  if (!limit.ok()) return WriteApiError(res, limit.status());
-
-  std::set<std::string> names;
-  if (storage::Storage* db = config_.storage(req.tenant)) {
-    std::unique_ptr<storage::Querier> q = db->NewQuerier(range->start, range->end);
-    if (sets->empty()) sets->emplace_back();
-    for (const auto& set : *sets) {
-      auto r = q->LabelNames(set);
-      if (!r.ok()) return WriteApiError(res, r.status());
-      names.insert(r->begin(), r->end());
-    }
-  }
-  WriteStringList(res, std::vector<std::string>(names.begin(), names.end()), *limit);
+  auto sel = ParseSelection(req, config_);
+  if (!sel.ok()) return WriteApiError(res, sel.status());
+  WriteUnion(res, config_.storage(req.tenant), *sel,
+             [](storage::Querier& q, const std::vector<labels::Matcher>& set) {
+               return q.LabelNames(set);
+             });
 }
 
 void ReadApi::LabelValues(http::Request& req, http::Response& res) const {
@@ -153,24 +172,12 @@ void ReadApi::LabelValues(http::Request& req, http::Response& res) const {
   if (name.empty()) {
     return WriteApiError(res, ErrorType::kBadData, "invalid label name: \"\"");
   }
-  auto sets = ParseMatchers(req);
-  if (!sets.ok()) return WriteApiError(res, sets.status());
-  auto range = ParseRange(req);
-  if (!range.ok()) return WriteApiError(res, range.status());
-  auto limit = ParseLimitParam(req.Param("limit"));
-  if (!limit.ok()) return WriteApiError(res, limit.status());
-
-  std::set<std::string> values;
-  if (storage::Storage* db = config_.storage(req.tenant)) {
-    std::unique_ptr<storage::Querier> q = db->NewQuerier(range->start, range->end);
-    if (sets->empty()) sets->emplace_back();
-    for (const auto& set : *sets) {
-      auto r = q->LabelValues(name, set);
-      if (!r.ok()) return WriteApiError(res, r.status());
-      values.insert(r->begin(), r->end());
-    }
-  }
-  WriteStringList(res, std::vector<std::string>(values.begin(), values.end()), *limit);
+  auto sel = ParseSelection(req, config_);
+  if (!sel.ok()) return WriteApiError(res, sel.status());
+  WriteUnion(res, config_.storage(req.tenant), *sel,
+             [&name](storage::Querier& q, const std::vector<labels::Matcher>& set) {
+               return q.LabelValues(name, set);
+             });
 }
 
 void ReadApi::Metadata(http::Request& req, http::Response& res) const {

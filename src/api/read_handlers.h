@@ -62,10 +62,6 @@ class ReadApi {
   void StatusBuildInfo(http::Request& req, http::Response& res) const;
 
  private:
-  // Parses every match[] value; InvalidArgument naming the bad one.
-  absl::StatusOr<std::vector<std::vector<labels::Matcher>>> ParseMatchers(
-      const http::Request& req) const;
-
   // The tenant's storage, or an empty one for a tenant without data.
   storage::Storage& StorageFor(std::string_view tenant) const;
   // Parses `query`, evaluates it and writes the response with at most `limit` series (0 =

@@ -36,6 +36,24 @@ absl::Status SyncFd(int fd, const std::string& path, bool data_only) {
   return absl::OkStatus();
 }
 
+// An open read-only descriptor (owned by the caller) and the file's size when it was opened.
+struct ReadOnlyFd {
+  int fd;
+  uint64_t size;
+};
+
+absl::StatusOr<ReadOnlyFd> OpenReadOnlyAndStat(const std::string& path) {
+  int fd = RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); });
+  if (fd < 0) return PosixError("open", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return PosixError("stat", path, err);
+  }
+  return ReadOnlyFd{fd, static_cast<uint64_t>(st.st_size)};
+}
+
 absl::Status SyncDirPath(const std::string& dir) {
   int fd = RetryEintr([&] { return ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
   if (fd < 0) return PosixError("open dir", dir, errno);
@@ -198,26 +216,15 @@ class PosixEnv final : public Env {
   }
   absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) override {
-    int fd = RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); });
-    if (fd < 0) return PosixError("open", path, errno);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      int err = errno;
-      ::close(fd);
-      return PosixError("stat", path, err);
-    }
-    return std::make_unique<PosixRandomAccessFile>(path, fd, static_cast<uint64_t>(st.st_size));
+    absl::StatusOr<ReadOnlyFd> f = OpenReadOnlyAndStat(path);
+    if (!f.ok()) return f.status();
+    return std::make_unique<PosixRandomAccessFile>(path, f->fd, f->size);
   }
   absl::StatusOr<std::unique_ptr<MemoryRegion>> NewMemoryRegion(const std::string& path) override {
-    int fd = RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); });
-    if (fd < 0) return PosixError("open", path, errno);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      int err = errno;
-      ::close(fd);
-      return PosixError("stat", path, err);
-    }
-    size_t size = static_cast<size_t>(st.st_size);
+    absl::StatusOr<ReadOnlyFd> f = OpenReadOnlyAndStat(path);
+    if (!f.ok()) return f.status();
+    int fd = f->fd;
+    size_t size = static_cast<size_t>(f->size);
     void* addr = nullptr;
     if (size > 0) {
       addr = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);

@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "base/format.h"
+#include "base/utf8.h"
 #include "labels/labels.h"
 #include "promql/eval_math.h"
 #include "promql/functions.h"
@@ -222,47 +224,20 @@ std::string JsonString(std::string_view s) {
   while (i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '<':
-          out += "\\u003c";
-          break;  // Go escapes HTML-significant characters
-        case '>':
-          out += "\\u003e";
-          break;
-        case '&':
-          out += "\\u0026";
-          break;
-        default:
-          if (c < 0x20) {
-            out += absl::StrFormat("\\u%04x", c);
-          } else {
-            out += static_cast<char>(c);
-          }
+      // Go's json.Marshal also escapes the HTML-significant characters.
+      if (c == '<') {
+        out += "\\u003c";
+      } else if (c == '>') {
+        out += "\\u003e";
+      } else if (c == '&') {
+        out += "\\u0026";
+      } else if (!base::AppendJsonEscape(out, c)) {
+        out += static_cast<char>(c);
       }
       ++i;
       continue;
     }
-    int len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool ok = len > 0 && i + len <= s.size();
-    for (int k = 1; ok && k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) ok = false;
-    }
-    if (ok) {
+    if (size_t len = base::Utf8SequenceLengthLax(s, i); len != 0) {
       out.append(s.substr(i, len));
       i += len;
     } else {

@@ -104,14 +104,6 @@ double BucketQuantile(double q, std::vector<Bucket> buckets, bool* forced_monoto
   return bucket_start + (bucket_end - bucket_start) * (rank / count);
 }
 
-std::string FormatFloatF(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[400];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
-  return std::string(buf, res.ptr);
-}
-
 bool ParseGoFloat(const std::string& s, double* out) {
   if (s.empty()) return false;
   std::string lower;

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/format.h"
+
 namespace xscaler::promql {
 
 // One Kahan-Neumaier step: returns (new sum, new compensation).
@@ -24,8 +26,8 @@ struct Bucket {
 // Classic-histogram quantile; sets *forced_monotonic when counts had to be fixed up.
 double BucketQuantile(double q, std::vector<Bucket> buckets, bool* forced_monotonic);
 
-// Go's strconv.FormatFloat(v, 'f', -1, 64).
-std::string FormatFloatF(double v);
+// Go's strconv.FormatFloat(v, 'f', -1, 64), "+Inf", "-Inf", "NaN".
+using base::FormatFloatF;
 
 // Go's strconv.ParseFloat(s, 64) acceptance (incl. "+Inf", "NaN", "1e3"); false on junk.
 bool ParseGoFloat(const std::string& s, double* out);

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_format.h"
+#include "base/utf8.h"
 #include "absl/strings/str_join.h"
 #include "labels/labels.h"
 #include "promql/functions.h"
@@ -130,40 +131,6 @@ struct PrintVisitor {
 
 std::string Print(const Expr& e) { return std::visit(PrintVisitor{}, e.node); }
 
-std::string FormatFloatG(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (v == 0) return std::signbit(v) ? "-0" : "0";
-  // Shortest round-trip digits in scientific form, then laid out as Go's %g does.
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
-  std::string sci(buf, res.ptr);
-  size_t epos = sci.find('e');
-  std::string mant = sci.substr(0, epos);
-  int exp = std::stoi(sci.substr(epos + 1));
-  bool neg = mant[0] == '-';
-  if (neg) mant = mant.substr(1);
-  std::string digits;
-  for (char c : mant) {
-    if (c != '.') digits += c;
-  }
-  std::string out = neg ? "-" : "";
-  if (exp < -4 || exp >= 6) {
-    out += digits.substr(0, 1);
-    if (digits.size() > 1) out += "." + digits.substr(1);
-    out += absl::StrFormat("e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
-    return out;
-  }
-  if (exp < 0) {
-    out += "0." + std::string(-exp - 1, '0') + digits;
-  } else if (static_cast<int>(digits.size()) <= exp + 1) {
-    out += digits + std::string(exp + 1 - digits.size(), '0');
-  } else {
-    out += digits.substr(0, exp + 1) + "." + digits.substr(exp + 1);
-  }
-  return out;
-}
-
 std::string FormatDuration(int64_t ms) {
   if (ms == 0) return "0s";
   std::string r;
@@ -230,12 +197,7 @@ std::string QuoteString(std::string_view s) {
       continue;
     }
     // Copy a valid UTF-8 sequence; escape stray bytes.
-    int len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool ok = len > 0 && i + len <= s.size();
-    for (int k = 1; ok && k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) ok = false;
-    }
-    if (ok) {
+    if (size_t len = base::Utf8SequenceLengthLax(s, i); len != 0) {
       out.append(s.substr(i, len));
       i += len;
     } else {

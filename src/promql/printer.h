@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/format.h"
 #include "promql/ast.h"
 
 namespace xscaler::promql {
@@ -16,7 +17,7 @@ std::string Print(const Expr& e);
 
 // Go's strconv.FormatFloat(v, 'g', -1, 64) / fmt "%v": shortest round-trip digits, exponent
 // form when the decimal exponent is < -4 or >= 6; "+Inf", "-Inf", "NaN".
-std::string FormatFloatG(double v);
+using base::FormatFloatG;
 // Prometheus' model.Duration.String(): "1h30m", "90d", "0s".
 std::string FormatDuration(int64_t ms);
 // Go's strconv.Quote.

@@ -74,23 +74,84 @@ Temporality ToTemporality(uint64_t v) {
   return Temporality::kUnspecified;
 }
 
+// Calls fn(bytes, index) for each occurrence of the length-delimited field `field` of message
+// `b`, in wire order; index counts the occurrences. fn's error is returned as is; a malformed
+// message's error is prefixed with `where` unless it is empty.
+template <typename Fn>
+absl::Status ForEachLen(std::string_view b, const Schema& s, uint32_t field, Fn&& fn,
+                        std::string_view where = {}) {
+  Reader r(b);
+  size_t i = 0;
+  while (Next(r, s)) {
+    if (r.field() != field) continue;
+    std::string_view m = r.bytes();
+    if (!r.ok()) break;
+    if (auto st = fn(m, i); !st.ok()) return st;
+    ++i;
+  }
+  if (!r.ok() && !where.empty()) return Annotate(r.status(), where);
+  return r.status();
+}
+
+// The member of an AnyValue oneof that stood last on the wire (protobuf merging: the last one
+// wins). kind is its field number (0: none); bytes holds string/array/kvlist/bytes members and
+// scalar the bool, int or double bits. Views borrow the request body.
+struct AnyValueMember {
+  uint32_t kind = 0;
+  std::string_view bytes;
+  uint64_t scalar = 0;
+};
+
+absl::Status ReadAnyValue(std::string_view b, AnyValueMember& v) {
+  Reader r(b);
+  while (Next(r, kAnyValue)) {
+    switch (r.field()) {
+      case 1:
+      case 5:
+      case 6:
+      case 7:
+        v.bytes = r.bytes();
+        v.kind = r.field();
+        break;
+      case 2:
+      case 3:
+        v.scalar = r.varint();
+        v.kind = r.field();
+        break;
+      case 4:
+        v.scalar = r.fixed64();
+        v.kind = 4;
+        break;
+      default:
+        break;
+    }
+  }
+  return r.status();
+}
+
+// Where the fields that data point types share sit in each: timestamps are always 2 and 3.
+struct PointLayout {
+  const Schema& schema;
+  uint32_t attributes;  // 0: not decoded
+  uint32_t flags;
+  bool count_and_sum;  // fixed64 count = 4, double sum = 5
+};
+constexpr PointLayout kNumberLayout{kNumberPoint, 7, 8, false};
+constexpr PointLayout kHistogramLayout{kHistogramPoint, 9, 10, true};
+constexpr PointLayout kExpLayout{kExpPoint, 0, 10, false};
+constexpr PointLayout kSummaryLayout{kSummaryPoint, 7, 8, true};
+
 class ProtoDecoder {
  public:
   explicit ProtoDecoder(Request& out) : out_(out) {}
 
   absl::Status Decode(std::string_view b) {
-    Reader r(b);
-    size_t i = 0;
-    while (Next(r, kRequest)) {
-      if (r.field() != 1) continue;
-      std::string_view rm = r.bytes();
-      if (!r.ok()) break;
+    return ForEachLen(b, kRequest, 1, [this](std::string_view rm, size_t i) {
       if (auto st = ResourceMetrics(rm); !st.ok()) {
         return Annotate(st, Cat("resource_metrics[", i, "]"));
       }
-      ++i;
-    }
-    return r.status();
+      return absl::OkStatus();
+    });
   }
 
  private:
@@ -99,35 +160,23 @@ class ProtoDecoder {
     res.attrs.begin = static_cast<uint32_t>(out_.attrs.size());
     // Pass 1: the resource (it may come after its scopes on the wire, and may be repeated, which
     // protobuf merges), so its attributes are contiguous in out_.attrs.
-    Reader r(b);
-    while (Next(r, kResourceMetrics)) {
-      if (r.field() != 1) continue;
-      std::string_view rb = r.bytes();
-      if (!r.ok()) break;
-      Reader rr(rb);
-      while (Next(rr, kResource)) {
-        if (rr.field() != 1) continue;
-        std::string_view kv = rr.bytes();
-        if (!rr.ok()) break;
-        if (auto st = KeyValue(kv); !st.ok()) return Annotate(st, "resource.attributes");
-      }
-      if (!rr.ok()) return Annotate(rr.status(), "resource");
-    }
-    if (!r.ok()) return r.status();
+    auto resource = [this](std::string_view rb, size_t) {
+      return ForEachLen(
+          rb, kResource, 1,
+          [this](std::string_view kv, size_t) {
+            if (auto st = KeyValue(kv); !st.ok()) return Annotate(st, "resource.attributes");
+            return absl::OkStatus();
+          },
+          "resource");
+    };
+    if (auto st = ForEachLen(b, kResourceMetrics, 1, resource); !st.ok()) return st;
     res.attrs.end = static_cast<uint32_t>(out_.attrs.size());
     res.scopes.begin = static_cast<uint32_t>(out_.scopes.size());
-    Reader r2(b);
-    size_t i = 0;
-    while (Next(r2, kResourceMetrics)) {
-      if (r2.field() != 2) continue;
-      std::string_view sm = r2.bytes();
-      if (!r2.ok()) break;
-      if (auto st = ScopeMetrics(sm); !st.ok()) {
-        return Annotate(st, Cat("scope_metrics[", i, "]"));
-      }
-      ++i;
-    }
-    if (!r2.ok()) return r2.status();
+    auto scope_metrics = [this](std::string_view sm, size_t i) {
+      if (auto st = ScopeMetrics(sm); !st.ok()) return Annotate(st, Cat("scope_metrics[", i, "]"));
+      return absl::OkStatus();
+    };
+    if (auto st = ForEachLen(b, kResourceMetrics, 2, scope_metrics); !st.ok()) return st;
     res.scopes.end = static_cast<uint32_t>(out_.scopes.size());
     out_.resources.push_back(res);
     return absl::OkStatus();
@@ -135,11 +184,7 @@ class ProtoDecoder {
 
   absl::Status ScopeMetrics(std::string_view b) {
     Scope scope;
-    Reader r(b);
-    while (Next(r, kScopeMetrics)) {
-      if (r.field() != 1) continue;
-      std::string_view sb = r.bytes();
-      if (!r.ok()) break;
+    auto read_scope = [&scope](std::string_view sb, size_t) {
       Reader sr(sb);
       while (Next(sr, kScope)) {
         switch (sr.field()) {
@@ -154,22 +199,18 @@ class ProtoDecoder {
         }
       }
       if (!sr.ok()) return Annotate(sr.status(), "scope");
-    }
-    if (!r.ok()) return r.status();
+      return absl::OkStatus();
+    };
+    if (auto st = ForEachLen(b, kScopeMetrics, 1, read_scope); !st.ok()) return st;
     // Scopes are pushed after their metrics are decoded, so reserve our index first.
     size_t index = out_.scopes.size();
     out_.scopes.push_back(scope);
     out_.scopes[index].metrics.begin = static_cast<uint32_t>(out_.metrics.size());
-    Reader r2(b);
-    size_t i = 0;
-    while (Next(r2, kScopeMetrics)) {
-      if (r2.field() != 2) continue;
-      std::string_view mb = r2.bytes();
-      if (!r2.ok()) break;
+    auto metric = [this](std::string_view mb, size_t i) {
       if (auto st = Metric(mb); !st.ok()) return Annotate(st, Cat("metrics[", i, "]"));
-      ++i;
-    }
-    if (!r2.ok()) return r2.status();
+      return absl::OkStatus();
+    };
+    if (auto st = ForEachLen(b, kScopeMetrics, 2, metric); !st.ok()) return st;
     out_.scopes[index].metrics.end = static_cast<uint32_t>(out_.metrics.size());
     return absl::OkStatus();
   }
@@ -274,66 +315,62 @@ class ProtoDecoder {
     return r.status();
   }
 
-  absl::Status NumberPoint(std::string_view b) {
-    Point p;
-    p.attrs.begin = static_cast<uint32_t>(out_.attrs.size());
+  // Decodes one data point into p and appends it to out_.points: the fields point types share
+  // (timestamps, attributes, flags, count and sum) here, the others through extra(reader), which
+  // returns OK for the fields it skips. Ranges that extra grows are closed by close() before the
+  // append.
+  template <typename Extra, typename Close>
+  absl::Status DataPoint(std::string_view b, const PointLayout& layout, Point& p, Extra&& extra,
+                         Close&& close) {
+    if (layout.attributes != 0) p.attrs.begin = static_cast<uint32_t>(out_.attrs.size());
     Reader r(b);
-    while (Next(r, kNumberPoint)) {
-      switch (r.field()) {
-        case 7:
-          if (auto st = AttrField(r); !st.ok()) return st;
-          break;
-        case 2:
-          p.start_ns = r.fixed64();
-          break;
-        case 3:
-          p.time_ns = r.fixed64();
-          break;
-        case 4:
-          p.value = r.dbl();
-          p.has_value = true;
-          break;
-        case 6:
-          p.value = static_cast<double>(r.sfixed64());
-          p.has_value = true;
-          break;
-        case 8:
-          p.flags = static_cast<uint32_t>(r.varint());
-          break;
-        default:
-          break;
+    while (Next(r, layout.schema)) {
+      uint32_t f = r.field();
+      if (f == 2) {
+        p.start_ns = r.fixed64();
+      } else if (f == 3) {
+        p.time_ns = r.fixed64();
+      } else if (f == layout.flags) {
+        p.flags = static_cast<uint32_t>(r.varint());
+      } else if (f == layout.attributes) {
+        if (auto st = AttrField(r); !st.ok()) return st;
+      } else if (layout.count_and_sum && f == 4) {
+        p.count = r.fixed64();
+      } else if (layout.count_and_sum && f == 5) {
+        p.sum = r.dbl();
+        p.has_sum = true;  // optional in HistogramDataPoint; always set in SummaryDataPoint
+      } else if (auto st = extra(r); !st.ok()) {
+        return st;
       }
     }
     if (!r.ok()) return r.status();
-    p.attrs.end = static_cast<uint32_t>(out_.attrs.size());
+    if (layout.attributes != 0) p.attrs.end = static_cast<uint32_t>(out_.attrs.size());
+    close();
     out_.points.push_back(p);
     return absl::OkStatus();
   }
 
+  absl::Status NumberPoint(std::string_view b) {
+    Point p;
+    auto extra = [&p](Reader& r) {
+      if (r.field() == 4) {
+        p.value = r.dbl();
+        p.has_value = true;
+      } else if (r.field() == 6) {
+        p.value = static_cast<double>(r.sfixed64());
+        p.has_value = true;
+      }
+      return absl::OkStatus();
+    };
+    return DataPoint(b, kNumberLayout, p, extra, [] {});
+  }
+
   absl::Status HistogramPoint(std::string_view b) {
     Point p;
-    p.attrs.begin = static_cast<uint32_t>(out_.attrs.size());
     p.buckets.begin = static_cast<uint32_t>(out_.bucket_counts.size());
     p.bounds.begin = static_cast<uint32_t>(out_.bounds.size());
-    Reader r(b);
-    while (Next(r, kHistogramPoint)) {
+    auto extra = [this](Reader& r) {
       switch (r.field()) {
-        case 9:
-          if (auto st = AttrField(r); !st.ok()) return st;
-          break;
-        case 2:
-          p.start_ns = r.fixed64();
-          break;
-        case 3:
-          p.time_ns = r.fixed64();
-          break;
-        case 4:
-          p.count = r.fixed64();
-          break;
-        case 5:
-          p.sum = r.dbl();
-          p.has_sum = true;
-          break;
         case 6:
           if (r.wire_type() != WireType::kI64 && r.wire_type() != WireType::kLen) break;
           protowire::ForEachFixed64(r, [this](uint64_t v) { out_.bucket_counts.push_back(v); });
@@ -343,69 +380,31 @@ class ProtoDecoder {
           protowire::ForEachFixed64(
               r, [this](uint64_t v) { out_.bounds.push_back(std::bit_cast<double>(v)); });
           break;
-        case 10:
-          p.flags = static_cast<uint32_t>(r.varint());
-          break;
         default:
           break;
       }
-    }
-    if (!r.ok()) return r.status();
-    p.attrs.end = static_cast<uint32_t>(out_.attrs.size());
-    p.buckets.end = static_cast<uint32_t>(out_.bucket_counts.size());
-    p.bounds.end = static_cast<uint32_t>(out_.bounds.size());
-    out_.points.push_back(p);
-    return absl::OkStatus();
+      return absl::OkStatus();
+    };
+    return DataPoint(b, kHistogramLayout, p, extra, [this, &p] {
+      p.buckets.end = static_cast<uint32_t>(out_.bucket_counts.size());
+      p.bounds.end = static_cast<uint32_t>(out_.bounds.size());
+    });
   }
 
   // Exponential histograms are not translated yet; only what is needed to count and report
   // the points is kept.
   absl::Status ExpHistogramPoint(std::string_view b) {
     Point p;
-    Reader r(b);
-    while (Next(r, kExpPoint)) {
-      switch (r.field()) {
-        case 2:
-          p.start_ns = r.fixed64();
-          break;
-        case 3:
-          p.time_ns = r.fixed64();
-          break;
-        case 10:
-          p.flags = static_cast<uint32_t>(r.varint());
-          break;
-        default:
-          break;
-      }
-    }
-    if (!r.ok()) return r.status();
-    out_.points.push_back(p);
-    return absl::OkStatus();
+    return DataPoint(
+        b, kExpLayout, p, [](Reader&) { return absl::OkStatus(); }, [] {});
   }
 
   absl::Status SummaryPoint(std::string_view b) {
     Point p;
     p.has_sum = true;  // not optional in SummaryDataPoint
-    p.attrs.begin = static_cast<uint32_t>(out_.attrs.size());
     p.quantiles.begin = static_cast<uint32_t>(out_.quantiles.size());
-    Reader r(b);
-    while (Next(r, kSummaryPoint)) {
+    auto extra = [this](Reader& r) {
       switch (r.field()) {
-        case 7:
-          if (auto st = AttrField(r); !st.ok()) return st;
-          break;
-        case 2:
-          p.start_ns = r.fixed64();
-          break;
-        case 3:
-          p.time_ns = r.fixed64();
-          break;
-        case 4:
-          p.count = r.fixed64();
-          break;
-        case 5:
-          p.sum = r.dbl();
-          break;
         case 6: {
           std::string_view qb = r.bytes();
           if (!r.ok()) break;
@@ -419,18 +418,14 @@ class ProtoDecoder {
           out_.quantiles.emplace_back(q, v);
           break;
         }
-        case 8:
-          p.flags = static_cast<uint32_t>(r.varint());
-          break;
         default:
           break;
       }
-    }
-    if (!r.ok()) return r.status();
-    p.attrs.end = static_cast<uint32_t>(out_.attrs.size());
-    p.quantiles.end = static_cast<uint32_t>(out_.quantiles.size());
-    out_.points.push_back(p);
-    return absl::OkStatus();
+      return absl::OkStatus();
+    };
+    return DataPoint(b, kSummaryLayout, p, extra, [this, &p] {
+      p.quantiles.end = static_cast<uint32_t>(out_.quantiles.size());
+    });
   }
 
   absl::Status AttrField(Reader& r) {
@@ -460,107 +455,60 @@ class ProtoDecoder {
     return absl::OkStatus();
   }
 
-  // The last member of the AnyValue oneof on the wire wins, as protobuf merging does.
   absl::Status AnyValueText(std::string_view b, std::string_view& out) {
-    Reader r(b);
-    uint32_t kind = 0;
-    std::string_view last;
-    uint64_t scalar = 0;
-    while (Next(r, kAnyValue)) {
-      switch (r.field()) {
-        case 1:
-        case 5:
-        case 6:
-        case 7:
-          last = r.bytes();
-          kind = r.field();
-          break;
-        case 2:
-        case 3:
-          scalar = r.varint();
-          kind = r.field();
-          break;
-        case 4:
-          scalar = r.fixed64();
-          kind = 4;
-          break;
-        default:
-          break;
-      }
-    }
-    if (!r.ok()) return r.status();
-    switch (kind) {
+    AnyValueMember v;
+    if (auto st = ReadAnyValue(b, v); !st.ok()) return st;
+    switch (v.kind) {
       case 0:
         out = {};
         break;
       case 1:
-        out = last;
+        out = v.bytes;
         break;
       case 2:
-        out = scalar != 0 ? "true" : "false";
+        out = v.scalar != 0 ? "true" : "false";
         break;
       case 3:
-        out = out_.Keep(std::to_string(static_cast<int64_t>(scalar)));
+        out = out_.Keep(std::to_string(static_cast<int64_t>(v.scalar)));
         break;
       case 4:
-        out = out_.Keep(FormatAttrDouble(std::bit_cast<double>(scalar)));
+        out = out_.Keep(FormatAttrDouble(std::bit_cast<double>(v.scalar)));
         break;
       case 7:
-        out = out_.Keep(absl::Base64Escape(absl::string_view(last.data(), last.size())));
+        out = out_.Keep(absl::Base64Escape(absl::string_view(v.bytes.data(), v.bytes.size())));
         break;
       default: {  // array or kvlist → JSON text
         std::string json;
-        if (auto st = AnyValueJson(b, 0, json); !st.ok()) return st;
+        if (auto st = AppendAnyValueJson(v, 0, json); !st.ok()) return st;
         out = out_.Keep(std::move(json));
       }
     }
     return absl::OkStatus();
   }
 
-  absl::Status AnyValueJson(std::string_view b, int depth, std::string& json) {
+  absl::Status AppendAnyValueJson(std::string_view b, int depth, std::string& json) {
     if (depth > kMaxAnyValueDepth) return TooDeep();
-    Reader r(b);
-    uint32_t kind = 0;
-    std::string_view last;
-    uint64_t scalar = 0;
-    while (Next(r, kAnyValue)) {
-      switch (r.field()) {
-        case 1:
-        case 5:
-        case 6:
-        case 7:
-          last = r.bytes();
-          kind = r.field();
-          break;
-        case 2:
-        case 3:
-          scalar = r.varint();
-          kind = r.field();
-          break;
-        case 4:
-          scalar = r.fixed64();
-          kind = 4;
-          break;
-        default:
-          break;
-      }
-    }
-    if (!r.ok()) return r.status();
-    switch (kind) {
+    AnyValueMember v;
+    if (auto st = ReadAnyValue(b, v); !st.ok()) return st;
+    return AppendAnyValueJson(v, depth, json);
+  }
+
+  absl::Status AppendAnyValueJson(const AnyValueMember& v, int depth, std::string& json) {
+    switch (v.kind) {
       case 0:
         json += "null";
         break;
       case 1:
-        AppendJsonString(json, last);
+        AppendJsonString(json, v.bytes);
         break;
       case 2:
-        json += scalar != 0 ? "true" : "false";
+        json += v.scalar != 0 ? "true" : "false";
         break;
       case 3:
-        json += std::to_string(static_cast<int64_t>(scalar));
+        json += std::to_string(static_cast<int64_t>(v.scalar));
         break;
       case 4: {
-        double d = std::bit_cast<double>(scalar);
+        double d = std::bit_cast<double>(v.scalar);
         std::string s = FormatAttrDouble(d);
         if (d != d || d - d != 0) {
           AppendJsonString(json, s);  // NaN / Inf are not JSON numbers
@@ -570,31 +518,22 @@ class ProtoDecoder {
         break;
       }
       case 7:
-        AppendJsonString(json, absl::Base64Escape(absl::string_view(last.data(), last.size())));
+        AppendJsonString(json,
+                         absl::Base64Escape(absl::string_view(v.bytes.data(), v.bytes.size())));
         break;
       case 5: {
         json += '[';
-        Reader ar(last);
-        bool first = true;
-        while (Next(ar, kList)) {
-          if (ar.field() != 1) continue;
-          std::string_view vb = ar.bytes();
-          if (!ar.ok()) break;
-          if (!first) json += ',';
-          first = false;
-          if (auto st = AnyValueJson(vb, depth + 1, json); !st.ok()) return st;
-        }
-        if (!ar.ok()) return ar.status();
+        auto element = [&](std::string_view vb, size_t i) {
+          if (i != 0) json += ',';
+          return AppendAnyValueJson(vb, depth + 1, json);
+        };
+        if (auto st = ForEachLen(v.bytes, kList, 1, element); !st.ok()) return st;
         json += ']';
         break;
       }
       case 6: {
         std::vector<std::pair<std::string_view, std::string>> entries;
-        Reader kr(last);
-        while (Next(kr, kList)) {
-          if (kr.field() != 1) continue;
-          std::string_view kvb = kr.bytes();
-          if (!kr.ok()) break;
+        auto entry = [&](std::string_view kvb, size_t) {
           Reader e(kvb);
           std::string_view key;
           std::string val = "null";
@@ -604,13 +543,14 @@ class ProtoDecoder {
               std::string_view vb = e.bytes();
               if (!e.ok()) break;
               val.clear();
-              if (auto st = AnyValueJson(vb, depth + 1, val); !st.ok()) return st;
+              if (auto st = AppendAnyValueJson(vb, depth + 1, val); !st.ok()) return st;
             }
           }
           if (!e.ok()) return e.status();
           entries.emplace_back(key, std::move(val));
-        }
-        if (!kr.ok()) return kr.status();
+          return absl::OkStatus();
+        };
+        if (auto st = ForEachLen(v.bytes, kList, 1, entry); !st.ok()) return st;
         AppendJsonObject(entries, json);
         break;
       }

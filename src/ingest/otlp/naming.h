@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/utf8.h"
+
 namespace xscaler::ingest::otlp {
 
 // How a metric's type influences its name suffixes.
@@ -41,12 +43,12 @@ std::string FormatAttrDouble(double v);
 
 // True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF),
 // as Prometheus requires of label values.
-bool IsValidUtf8(std::string_view s);
+using base::IsValidUtf8;
 
 // `s` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD. Protobuf string
 // fields and JSON must be valid UTF-8 (Go's decoders in the Collector refuse anything else), and
 // so must label values.
-std::string ToValidUtf8(std::string_view s);
+using base::ToValidUtf8;
 
 // Concatenates strings, string views (std and absl, which differ in Debian's absl build) and
 // integers — absl::StrCat does not take std::string_view here.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/utf8.h"
 #include "ingest/protowire/reader.h"
 #include "labels/labels.h"
 
@@ -129,44 +130,6 @@ absl::Status Validate(std::string_view decoded) {
 
 // ---- Pass 2: ingestion. Nested readers cannot fail here: pass 1 walked the same bytes. ----
 
-bool IsValidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    size_t n;
-    uint32_t cp;
-    if ((c & 0xe0) == 0xc0) {
-      n = 2;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 3;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (static_cast<size_t>(end - p) < n) return false;
-    for (size_t i = 1; i < n; ++i) {
-      if ((p[i] & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    // Overlong encodings, surrogates and values past U+10FFFF are invalid UTF-8.
-    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-      return false;
-    }
-    p += n;
-  }
-  return true;
-}
-
 // Label storage reused across the series of one request: strings keep their capacity, so a
 // request of many similar series allocates for label text only while it grows.
 class LabelScratch {
@@ -201,7 +164,7 @@ std::string CheckLabels(std::span<const labels::Label> sorted, std::string_view 
       return absl::StrCat("invalid label name \"", Clip(l.name),
                           "\": label names must match [a-zA-Z_][a-zA-Z0-9_]*");
     }
-    if (!IsValidUtf8(l.value)) {
+    if (!base::IsValidUtf8(l.value)) {
       return absl::StrCat("the value of label \"", Clip(l.name), "\" is not valid UTF-8");
     }
   }

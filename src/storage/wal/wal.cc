@@ -253,17 +253,14 @@ absl::Status Writer::Submit(Waiter* w) {
 }
 
 absl::Status Writer::Write(std::span<const std::string> records) {
-  if (records.empty()) return absl::OkStatus();
-  auto frame = BuildFrame(records);
-  if (!frame.ok()) return frame.status();
-  Waiter w;
-  w.frame = *std::move(frame);
-  return Submit(&w);
+  return records.empty() ? absl::OkStatus() : WriteFrame(BuildFrame(records));
 }
 
 absl::Status Writer::Write(std::span<const std::string_view> records) {
-  if (records.empty()) return absl::OkStatus();
-  auto frame = BuildFrame(records);
+  return records.empty() ? absl::OkStatus() : WriteFrame(BuildFrame(records));
+}
+
+absl::Status Writer::WriteFrame(absl::StatusOr<std::string> frame) {
   if (!frame.ok()) return frame.status();
   Waiter w;
   w.frame = *std::move(frame);

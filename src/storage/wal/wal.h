@@ -82,6 +82,8 @@ class Writer {
   Writer(base::Env* env, std::string dir, WriterOptions opts);
   // Queues `w` and runs it, as the leader or by letting a leader run it.
   absl::Status Submit(Waiter* w);
+  // Submits a frame that BuildFrame made, or returns its error.
+  absl::Status WriteFrame(absl::StatusOr<std::string> frame);
   // Leader work (DoX too), run without mu_ by the single leader, the front of queue_.
   absl::Status WriteGroup(std::span<Waiter* const> group);
   absl::Status DoRoll();
