@@ -9,6 +9,7 @@ PACKAGES=(
   rapidjson-dev libcli11-dev libyaml-cpp-dev libfmt-dev libspdlog-dev
   libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm curl
+  prometheus  # the oracle of tests/differential
 )
 
 missing=()

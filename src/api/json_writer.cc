@@ -1,31 +1,9 @@
 #include "api/json_writer.h"
 
-#include <charconv>
-#include <cmath>
+#include "base/format.h"
+#include "base/utf8.h"
 
 namespace xscaler::api {
-
-void AppendSampleValue(std::string& out, double v) {
-  if (std::isnan(v)) {
-    out.append("NaN");
-    return;
-  }
-  if (std::isinf(v)) {
-    out.append(v > 0 ? "+Inf" : "-Inf");
-    return;
-  }
-  // Shortest round-trip digits in fixed notation, as Go's 'f' with precision -1. The largest
-  // double has 309 integer digits; the smallest subnormal needs ~770 characters.
-  char buf[800];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
-  out.append(buf, ec == std::errc() ? end : buf);
-}
-
-std::string FormatSampleValue(double v) {
-  std::string out;
-  AppendSampleValue(out, v);
-  return out;
-}
 
 void AppendTimestamp(std::string& out, int64_t t) {
   uint64_t u = static_cast<uint64_t>(t);
@@ -55,26 +33,6 @@ void AppendUnicodeEscape(std::string& out, unsigned cp) {
   out.push_back(kHex[cp & 0xf]);
 }
 
-// Length of the valid UTF-8 sequence at s[i], or 0 when invalid.
-size_t Utf8Length(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  size_t n = c < 0xc2 ? 0 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf5 ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xc0) != 0x80) return 0;
-  }
-  if (n == 3) {
-    if (c == 0xe0 && b(i + 1) < 0xa0) return 0;   // overlong
-    if (c == 0xed && b(i + 1) >= 0xa0) return 0;  // surrogates
-  }
-  if (n == 4) {
-    if (c == 0xf0 && b(i + 1) < 0x90) return 0;   // overlong
-    if (c == 0xf4 && b(i + 1) >= 0x90) return 0;  // > U+10FFFF
-  }
-  return n;
-}
-
 }  // namespace
 
 void AppendJsonString(std::string& out, std::string_view s) {
@@ -83,33 +41,11 @@ void AppendJsonString(std::string& out, std::string_view s) {
   while (i < s.size()) {
     auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out.append("\\\"");
-          break;
-        case '\\':
-          out.append("\\\\");
-          break;
-        case '\n':
-          out.append("\\n");
-          break;
-        case '\r':
-          out.append("\\r");
-          break;
-        case '\t':
-          out.append("\\t");
-          break;
-        default:
-          if (c < 0x20) {
-            AppendUnicodeEscape(out, c);
-          } else {
-            out.push_back(static_cast<char>(c));
-          }
-      }
+      if (!base::AppendJsonEscape(out, c)) out.push_back(static_cast<char>(c));
       ++i;
       continue;
     }
-    size_t n = Utf8Length(s, i);
+    size_t n = base::Utf8SequenceLength(s, i);
     if (n == 0) {
       out.append("\\ufffd");
       ++i;

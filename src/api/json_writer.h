@@ -16,11 +16,17 @@
 #include <string_view>
 #include <vector>
 
+#include "base/format.h"
+
 namespace xscaler::api {
 
-// Go's strconv.FormatFloat(v, 'f', -1, 64) with Prometheus' spelling of the specials.
-std::string FormatSampleValue(double v);
-void AppendSampleValue(std::string& out, double v);
+// A sample value as Prometheus writes it in JSON (base::AppendPrometheusValue).
+inline std::string FormatSampleValue(double v) {
+  std::string out;
+  base::AppendPrometheusValue(out, v);
+  return out;
+}
+inline void AppendSampleValue(std::string& out, double v) { base::AppendPrometheusValue(out, v); }
 // Prometheus' MarshalTimestamp: ms → "1700000000.123" ("1700000000" for whole seconds).
 void AppendTimestamp(std::string& out, int64_t t_ms);
 // Appends `s` as a quoted, escaped JSON string.

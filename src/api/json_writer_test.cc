@@ -12,8 +12,13 @@ TEST(FormatSampleValue, MatchesGoFormatFloatF) {
   EXPECT_EQ(FormatSampleValue(1), "1");
   EXPECT_EQ(FormatSampleValue(0.005), "0.005");
   EXPECT_EQ(FormatSampleValue(1000000), "1000000");
-  EXPECT_EQ(FormatSampleValue(1e21), "1000000000000000000000");
-  EXPECT_EQ(FormatSampleValue(1e-7), "0.0000001");
+  // Prometheus switches to an exponent below 1e-6 and from 1e21 on (MarshalFloat).
+  EXPECT_EQ(FormatSampleValue(1e21), "1e+21");
+  EXPECT_EQ(FormatSampleValue(1e-7), "1e-07");
+  EXPECT_EQ(FormatSampleValue(1.6e-8), "1.6e-08");
+  EXPECT_EQ(FormatSampleValue(-1.375646946e21), "-1.375646946e+21");
+  EXPECT_EQ(FormatSampleValue(1e-6), "0.000001");
+  EXPECT_EQ(FormatSampleValue(9.99e20), "999000000000000000000");
   EXPECT_EQ(FormatSampleValue(0.1 + 0.2), "0.30000000000000004");
   EXPECT_EQ(FormatSampleValue(-2.5), "-2.5");
   EXPECT_EQ(FormatSampleValue(0), "0");
@@ -25,8 +30,8 @@ TEST(FormatSampleValue, Specials) {
   EXPECT_EQ(FormatSampleValue(std::numeric_limits<double>::infinity()), "+Inf");
   EXPECT_EQ(FormatSampleValue(-std::numeric_limits<double>::infinity()), "-Inf");
   EXPECT_EQ(FormatSampleValue(std::nan("")), "NaN");
-  EXPECT_EQ(FormatSampleValue(std::numeric_limits<double>::max()).size(), 309u);
-  EXPECT_FALSE(FormatSampleValue(std::numeric_limits<double>::denorm_min()).empty());
+  EXPECT_EQ(FormatSampleValue(std::numeric_limits<double>::max()), "1.7976931348623157e+308");
+  EXPECT_EQ(FormatSampleValue(std::numeric_limits<double>::denorm_min()), "5e-324");
 }
 
 TEST(AppendTimestamp, LikePrometheusMarshalTimestamp) {

@@ -17,6 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/civil_date.h"
+#include "base/utf8.h"
 #include "promql/eval_math.h"
 #include "promql/functions.h"
 #include "promql/parser.h"
@@ -110,12 +112,14 @@ double GoMax(double a, double b) {
   if (std::isinf(a) && a > 0) return a;
   if (std::isinf(b) && b > 0) return b;
   if (std::isnan(a) || std::isnan(b)) return kNaN;
+  if (a == 0 && b == 0) return std::signbit(a) ? b : a;  // Go: Max(-0, +0) = +0
   return a > b ? a : b;
 }
 double GoMin(double a, double b) {
   if (std::isinf(a) && a < 0) return a;
   if (std::isinf(b) && b < 0) return b;
   if (std::isnan(a) || std::isnan(b)) return kNaN;
+  if (a == 0 && b == 0) return std::signbit(a) ? a : b;  // Go: Min(-0, +0) = -0
   return a < b ? a : b;
 }
 
@@ -171,15 +175,9 @@ uint64_t PromHash(const labels::Labels& l) {
 }
 
 bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (int k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
-    }
-    i += len;
+  for (size_t i = 0, len; i < s.size(); i += len) {
+    len = base::Utf8SequenceLengthLax(s, i);
+    if (len == 0) return false;
   }
   return true;
 }
@@ -201,16 +199,10 @@ CivilTime ToCivil(double secs) {
   c.hour = static_cast<int>(rem / 3600);
   c.minute = static_cast<int>(rem % 3600 / 60);
   c.wday = static_cast<int>(((days % 7) + 11) % 7);  // 1970-01-01 was a Thursday
-  int64_t z = days + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  c.day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  c.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  c.year = c.month <= 2 ? y + 1 : y;
+  base::CivilDate date = base::CivilFromDays(days);
+  c.year = date.year;
+  c.month = date.month;
+  c.day = date.day;
   static constexpr int kCum[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
   bool leap = (c.year % 4 == 0 && c.year % 100 != 0) || c.year % 400 == 0;
   c.yday = kCum[c.month - 1] + c.day + (leap && c.month > 2 ? 1 : 0);

@@ -40,6 +40,16 @@ class EngineTest : public ::testing::Test {
   Engine engine_{EngineOptions{}};
 };
 
+TEST_F(EngineTest, ClampFollowsGoSignedZeroRules) {
+  store_.Add(L({{"__name__", "negzero"}}), 0, -0.0);
+  auto lo = Instant("clamp_min(negzero, 0)", 1000);  // Go: Max(-0, +0) = +0
+  ASSERT_EQ(lo.size(), 1u);
+  EXPECT_FALSE(std::signbit(lo[0].v));
+  auto hi = Instant("clamp_max(negzero, 0)", 1000);  // Go: Min(-0, +0) = -0
+  ASSERT_EQ(hi.size(), 1u);
+  EXPECT_TRUE(std::signbit(hi[0].v));
+}
+
 TEST_F(EngineTest, SelectorLookbackAndStaleness) {
   auto v = Instant("gauge", 30000);
   ASSERT_EQ(v.size(), 1u);
