@@ -25,6 +25,7 @@ QUERY_RUNS=20
 STEP=60
 OUT=""
 KEEP_DATA=0
+PERF=0
 BUILD=1
 BUILD_DIR=${BUILD_DIR:-build}
 XSCALER_BIN=${XSCALER_BIN:-}
@@ -47,6 +48,8 @@ usage: bench/compare.sh [options]
   --out DIR          results dir (default bench/results/<UTC time>-s<series>)
   --no-build         use existing binaries (XSCALER_BIN, LOADGEN_BIN or \$BUILD_DIR)
   --keep-data        keep the servers' data dirs (printed at the end)
+  --perf             profile xscaler during its push (perf record -g; top of the report in
+                     OUT/SYSTEM.perf.txt)
 Environment: BUILD_DIR (default build), XSCALER_BIN, LOADGEN_BIN, NINJA_JOBS,
              XSCALER_FLAGS (extra flags for xscaler serve, e.g. "--worker-threads 2").
 EOF
@@ -66,6 +69,7 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --keep-data) KEEP_DATA=1; shift ;;
+    --perf) PERF=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -279,9 +283,24 @@ run_system() {
   rss_idle=$(status_kb "$SYS_PID" VmRSS)
   cpu0=$(cpu_ticks "$SYS_PID")
   log "$name: pushing $(jq .samples_total "$OUT/workload.json") samples ($SYS_PROTO)"
+  local perf_pid=""
+  if [ "$PERF" = 1 ] && [[ $name == xscaler* ]] && command -v perf >/dev/null; then
+    perf record -q -F 499 -g -p "$SYS_PID" -o "$OUT/$name.perf.data" 2>>"$OUT/$name.perf.log" &
+    perf_pid=$!
+    PIDS+=("$perf_pid")
+    sleep 0.5
+  fi
   "$LOADGEN_BIN" push "${WL_ARGS[@]}" --protocol "$SYS_PROTO" --url "$SYS_URL" --path "$SYS_WRITE" \
     "${HDR[@]}" --out "$OUT/$name.push.json"
   cpu1=$(cpu_ticks "$SYS_PID")
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+    perf report -i "$OUT/$name.perf.data" --stdio --no-children --percent-limit 1 \
+      --sort symbol -g none 2>/dev/null | grep -v '^#' | sed '/^$/d' | cut -c1-120 |
+      sed -E 's/[[:space:]]+$//' | head -40 >"$OUT/$name.perf.txt" || true
+    log "$name: profile of the push in $OUT/$name.perf.txt"
+  fi
   if ! kill -0 "$SYS_PID" 2>/dev/null; then
     log "$name: the server exited during the push (log: $log)"
     jq -n --arg s "$name" --slurpfile push "$OUT/$name.push.json" \

@@ -382,7 +382,10 @@ int Push(const Args& a) {
   std::mutex mu;
   std::map<std::string, int64_t> errors;
   std::string first_error;
-  std::atomic<int64_t> accepted{0}, ok_requests{0}, attempts{0};
+  std::atomic<int64_t> accepted{0}, ok_requests{0}, attempts{0}, not_sent{0};
+  // Set when a request got no answer even after its retries: the server is gone, and sending
+  // the rest would only add minutes of retries to a run that has already failed.
+  std::atomic<bool> server_gone{false};
   std::vector<std::vector<double>> lat(shards.size());
   const double cpu0 = ProcessCpuSeconds();
   const auto t0 = Clock::now();
@@ -391,6 +394,10 @@ int Push(const Args& a) {
     threads.emplace_back([&, s] {
       HttpConn conn(url);
       for (size_t i = 0; i < wire[s].size(); ++i) {
+        if (server_gone) {
+          not_sent += static_cast<int64_t>(wire[s].size() - i);
+          break;
+        }
         for (int attempt = 0; attempt <= retries; ++attempt) {
           auto rs = Clock::now();
           Response r = conn.Do(wire[s][i]);
@@ -411,6 +418,7 @@ int Push(const Args& a) {
           }
           const bool retryable = r.status == 0 || r.status == 429 || r.status >= 500;
           if (!retryable) break;
+          if (r.status == 0 && attempt == retries) server_gone = true;
           std::this_thread::sleep_for(std::chrono::milliseconds(100 * (attempt + 1)));
         }
       }
@@ -427,7 +435,9 @@ int Push(const Args& a) {
   j << std::fixed;
   j << "{\"mode\":\"push\"," << WorkloadJson(wl, proto) << ",\"path\":\"" << path << "\""
     << ",\"requests\":" << requests << ",\"requests_ok\":" << ok_requests.load()
-    << ",\"attempts\":" << attempts.load() << ",\"samples_sent\":" << wl.info().samples_total
+    << ",\"attempts\":" << attempts.load() << ",\"requests_not_sent\":" << not_sent.load()
+    << ",\"aborted\":" << (server_gone ? "true" : "false")
+    << ",\"samples_sent\":" << wl.info().samples_total
     << ",\"samples_accepted\":" << accepted.load() << ",\"bytes_sent\":" << bytes
     << ",\"bytes_per_sample\":" << static_cast<double>(bytes) / static_cast<double>(std::max<int64_t>(1, wl.info().samples_total))
     << ",\"encode_seconds\":" << encode_s << ",\"wall_seconds\":" << wall

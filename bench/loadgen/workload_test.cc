@@ -107,7 +107,7 @@ TEST(WorkloadTest, DataDoesNotDependOnShardsOrBatches) {
   EXPECT_EQ(da.series, db.series);
 }
 
-TEST(WorkloadTest, SeedChangesValuesButNotSeries) {
+TEST(WorkloadTest, SameSeedSameBytesOtherSeedOtherData) {
   WorkloadOptions a = Small();
   WorkloadOptions b = Small();
   b.seed = 2;

@@ -82,8 +82,13 @@ def main():
     row("ingest, samples/s", lambda x: x["push"]["samples_per_second"], False)
     row("samples accepted / sent",
         lambda x: f"{x['push']['samples_accepted']:,} / {x['push']['samples_sent']:,}")
-    row("failed requests (by status)",
-        lambda x: ", ".join(f"{k}: {v}" for k, v in x["push"]["errors_by_status"].items()) or "0")
+    def failures(x):
+        parts = [f"{k}: {v}" for k, v in x["push"]["errors_by_status"].items()]
+        if x["push"].get("requests_not_sent"):
+            parts.append(f"not sent (server gone): {x['push']['requests_not_sent']}")
+        return ", ".join(parts) or "0"
+
+    row("failed requests (by status)", failures)
     row("load generator CPU-s during the push (same machine)",
         lambda x: x["push"]["loadgen_cpu_seconds"], None)
     row("server CPU-s per 1M samples (ingest)",
