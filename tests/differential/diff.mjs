@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDataset, STEP_MS } from './dataset.mjs';
-import { encodeWriteRequest, snappyLiteral } from './remote_write.mjs';
+import { encodeWriteRequest, snappyLiteral } from '../lib/remote_write.mjs';
 import { queries } from './queries.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

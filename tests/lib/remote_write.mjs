@@ -1,8 +1,9 @@
-// Prometheus remote-write 1.0 request encoding written by hand (protobuf) plus a snappy block
-// encoder that emits only literal elements: valid snappy that any decoder accepts, with no
-// compression and no npm dependency.
+// Prometheus remote-write 1.0 requests encoded by hand (protobuf), independent of the server's
+// own codec, so an encoding bug on either side shows up as a failure rather than agreement; and
+// a snappy block encoder that emits only literal elements: valid snappy that any decoder
+// accepts, with no npm dependency. Shared by tests/e2e and tests/differential.
 
-class Writer {
+export class Writer {
   constructor() { this.parts = []; }
   varint(n) {
     let v = BigInt.asUintN(64, BigInt(n));
@@ -21,15 +22,26 @@ class Writer {
 }
 
 // series: [{ labels: { __name__: 'x', ... }, samples: [[value, timestampMs], ...] }]
-export function encodeWriteRequest(series) {
+// metadata: [{ type: 'counter'|'gauge'|..., family, help, unit }]
+export function encodeWriteRequest(series, metadata = []) {
   const w = new Writer();
   for (const s of series) {
     const ts = new Writer();
+    // Remote write requires labels sorted by name.
     for (const name of Object.keys(s.labels).sort()) {
       ts.bytes(1, new Writer().string(1, name).string(2, s.labels[name]).finish());
     }
-    for (const [value, tms] of s.samples) ts.bytes(2, new Writer().double(1, value).int64(2, tms).finish());
+    for (const [value, tms] of s.samples) {
+      ts.bytes(2, new Writer().double(1, value).int64(2, tms).finish());
+    }
     w.bytes(1, ts.finish());
+  }
+  const types = { unknown: 0, counter: 1, gauge: 2, histogram: 3, gaugehistogram: 4, summary: 5, info: 6, stateset: 7 };
+  for (const m of metadata) {
+    const mw = new Writer().int64(1, types[m.type] ?? 0).string(2, m.family);
+    if (m.help) mw.string(4, m.help);
+    if (m.unit) mw.string(5, m.unit);
+    w.bytes(3, mw.finish());
   }
   return w.finish();
 }
