@@ -91,6 +91,72 @@ class Collector {
   std::vector<ISeries> out_;
 };
 
+// Go's container/heap (up / down / Fix) over sample pointers. topk and bottomk must evict
+// exactly the element Prometheus evicts: among equal values that is decided by the heap's
+// layout, not by input order, so a sort-and-truncate keeps a different set of series on ties.
+using SampleHeap = std::vector<const StepSample*>;
+using SampleLess = bool (*)(const StepSample*, const StepSample*);
+
+// Prometheus' vectorByValueHeap.Less (min-heap, NaN smallest) and vectorByReverseValueHeap.Less
+// (max-heap, NaN on top). Neither is a strict weak ordering when NaNs are present; only the
+// heap moves below use them, never std:: algorithms.
+bool ValueHeapLess(const StepSample* a, const StepSample* b) {
+  return std::isnan(a->v) || a->v < b->v;
+}
+bool ReverseValueHeapLess(const StepSample* a, const StepSample* b) {
+  return std::isnan(a->v) || a->v > b->v;
+}
+
+void GoHeapUp(SampleHeap& h, size_t j, SampleLess less) {
+  while (j > 0) {
+    size_t i = (j - 1) / 2;
+    if (!less(h[j], h[i])) break;
+    std::swap(h[i], h[j]);
+    j = i;
+  }
+}
+
+bool GoHeapDown(SampleHeap& h, size_t i0, SampleLess less) {
+  size_t n = h.size();
+  size_t i = i0;
+  for (;;) {
+    size_t j = 2 * i + 1;
+    if (j >= n) break;
+    if (j + 1 < n && less(h[j + 1], h[j])) ++j;
+    if (!less(h[j], h[i])) break;
+    std::swap(h[i], h[j]);
+    i = j;
+  }
+  return i > i0;
+}
+
+void GoHeapPush(SampleHeap& h, const StepSample* s, SampleLess less) {
+  h.push_back(s);
+  GoHeapUp(h, h.size() - 1, less);
+}
+
+void GoHeapFix(SampleHeap& h, size_t i, SampleLess less) {
+  if (!GoHeapDown(h, i, less)) GoHeapUp(h, i, less);
+}
+
+// sort.Sort(sort.Reverse(heap)): Go sorts up to 12 elements with this insertion sort, which
+// fixes the output order of tied values. Longer heaps use pdqsort in Go; there a stable sort
+// with NaN last gives the same order whenever the values are distinct.
+void GoSortReverse(SampleHeap& h, SampleLess less) {
+  if (h.size() <= 12) {
+    for (size_t i = 1; i < h.size(); ++i) {
+      for (size_t j = i; j > 0 && less(h[j - 1], h[j]); --j) std::swap(h[j], h[j - 1]);
+    }
+    return;
+  }
+  bool top = less == &ValueHeapLess;
+  std::stable_sort(h.begin(), h.end(), [top](const StepSample* x, const StepSample* y) {
+    if (std::isnan(x->v)) return false;
+    if (std::isnan(y->v)) return true;
+    return top ? x->v > y->v : x->v < y->v;
+  });
+}
+
 // Saturating arithmetic for timestamps: extreme `@`/offset/range values must not overflow.
 int64_t SatSub(int64_t a, int64_t b) {
   int64_t r;
@@ -1062,18 +1128,31 @@ class Evaluator {
         }
         int64_t k = static_cast<int64_t>(p);
         if (k < 1) return;
+        // Mirrors Prometheus' aggregationK: members arrive in the inner expression's series
+        // order (storage order: ascending label sets) and go through the same bounded heap.
+        const bool top = a.op == TokenType::kTopk;
+        const bool bottom = a.op == TokenType::kBottomk;
+        SampleLess less = bottom ? &ReverseValueHeapLess : &ValueHeapLess;
         for (auto& g : groups) {
-          std::vector<const StepSample*> m = g.members;
-          if (a.op != TokenType::kLimitk) {
-            bool top = a.op == TokenType::kTopk;
-            std::stable_sort(m.begin(), m.end(), [top](const StepSample* x, const StepSample* y) {
-              if (std::isnan(x->v)) return false;
-              if (std::isnan(y->v)) return true;
-              return top ? x->v > y->v : x->v < y->v;
-            });
+          SampleHeap h;
+          h.reserve(static_cast<size_t>(std::min<int64_t>(k, g.members.size())));
+          for (const StepSample* s : g.members) {
+            if (static_cast<int64_t>(h.size()) < k) {
+              // limitk keeps the first k; Go still pushes them through the value heap, which
+              // only decides the instant-query output order.
+              GoHeapPush(h, s, less);
+              continue;
+            }
+            if (!top && !bottom) break;
+            double root = h[0]->v;
+            bool replace = top ? root < s->v : root > s->v;
+            if (replace || (std::isnan(root) && !std::isnan(s->v))) {
+              h[0] = s;
+              if (k > 1) GoHeapFix(h, 0, less);
+            }
           }
-          if (static_cast<int64_t>(m.size()) > k) m.resize(static_cast<size_t>(k));
-          for (const auto* s : m) col->Add(t, *s->metric, s->v, s->drop_name);
+          if ((top || bottom) && h.size() > 1) GoSortReverse(h, less);
+          for (const auto* s : h) col->Add(t, *s->metric, s->v, s->drop_name);
         }
         return;
       }
@@ -1090,12 +1169,16 @@ class Evaluator {
           r = -1;
         }
         for (auto& g : groups) {
+          // Prometheus pushes the kept samples through its value heap, whose layout is the
+          // instant-query output order.
+          SampleHeap h;
           for (const auto* s : g.members) {
             double off = static_cast<double>(PromHash(*s->metric)) /
                          static_cast<double>(std::numeric_limits<uint64_t>::max());
             bool take = (r >= 0 && off < r) || (r < 0 && off >= 1.0 + r);
-            if (take) col->Add(t, *s->metric, s->v, s->drop_name);
+            if (take) GoHeapPush(h, s, &ValueHeapLess);
           }
+          for (const auto* s : h) col->Add(t, *s->metric, s->v, s->drop_name);
         }
         return;
       }

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "absl/strings/str_format.h"
 #include "promql/eval_math.h"
 #include "promql/testing/memory_storage.h"
 
@@ -207,6 +208,82 @@ TEST_F(EngineTest, QueryOptions) {
   EXPECT_EQ(KindOf(too_many.status()), ErrorKind::kBadData);
   auto bad_step = engine_.RangeQuery(store_, "1", 0, 10, 0);
   EXPECT_EQ(KindOf(bad_step.status()), ErrorKind::kBadData);
+}
+
+// Prometheus' topk/bottomk run the series (in label order) through a bounded heap; on ties the
+// evicted element is the heap root, not the last tied input. With x = a:5 b:1 c:1 d:1 e:7 and
+// k=3 the heap is [b a c] when e arrives, so b (not c) is replaced: the result is {e, a, c}.
+class TopkTieTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    const std::pair<const char*, double> values[] = {
+        {"a", 5}, {"b", 1}, {"c", 1}, {"d", 1}, {"e", 7}};
+    for (int t = 0; t <= 120000; t += 15000) {
+      for (const auto& [id, v] : values) store_.Add(L({{"__name__", "x"}, {"id", id}}), t, v);
+      store_.Add(L({{"__name__", "n"}, {"id", "a"}}), t, std::nan(""));
+      store_.Add(L({{"__name__", "n"}, {"id", "b"}}), t, 1);
+      store_.Add(L({{"__name__", "n"}, {"id", "c"}}), t, std::nan(""));
+      store_.Add(L({{"__name__", "n"}, {"id", "d"}}), t, 2);
+    }
+  }
+  static std::vector<std::string> Ids(const Vector& v) {
+    std::vector<std::string> out;
+    for (const auto& s : v) out.emplace_back(s.metric.Get("id"));
+    return out;
+  }
+};
+
+TEST_F(TopkTieTest, InstantKeepsPrometheusHeapChoiceAndOrder) {
+  EXPECT_THAT(Ids(Instant("topk(3, x)", 60000)), ::testing::ElementsAre("e", "a", "c"));
+  EXPECT_THAT(Ids(Instant("bottomk(3, -x)", 60000)), ::testing::ElementsAre("e", "a", "c"));
+  // All tied: the first k in label order stay.
+  EXPECT_THAT(Ids(Instant("topk(2, x == 1)", 60000)), ::testing::ElementsAre("b", "c"));
+  EXPECT_EQ(Instant("topk by (id) (1, x)", 60000).size(), 5u);
+  EXPECT_TRUE(Instant("topk(0, x)", 60000).empty());
+}
+
+TEST_F(TopkTieTest, NaNIsSmallestAndReplacedFirst) {
+  // Heap after a, b, c is [c b a]; d replaces the NaN root and sinks below the other NaN.
+  auto v = Instant("topk(3, n)", 60000);
+  ASSERT_THAT(Ids(v), ::testing::ElementsAre("d", "b", "a"));
+  EXPECT_TRUE(std::isnan(v[2].v));
+  EXPECT_THAT(Ids(Instant("topk(2, n)", 60000)), ::testing::ElementsAre("d", "b"));
+  EXPECT_THAT(Ids(Instant("bottomk(2, n)", 60000)), ::testing::ElementsAre("b", "d"));
+}
+
+TEST_F(TopkTieTest, RangeQueryKeepsTheSameSeriesAsPrometheus) {
+  for (const char* q : {"topk(3, x)", "topk(3, rate(x[1m]) + x)", "bottomk(3, -x)"}) {
+    auto r = engine_.RangeQuery(store_, q, 60000, 120000, 15000);
+    ASSERT_TRUE(r.ok()) << q << ": " << r.status();
+    const auto& m = std::get<Matrix>(r->value);
+    std::vector<std::string> ids;
+    for (const auto& s : m) {
+      ids.emplace_back(s.metric.Get("id"));
+      EXPECT_EQ(s.points.size(), 5u) << q << " " << s.metric.ToString();
+    }
+    EXPECT_THAT(ids, ::testing::UnorderedElementsAre("a", "c", "e")) << q;
+  }
+}
+
+// Many tied series, as in the benchmark's topk over equal rates. Expected answers come from
+// Prometheus 3.x's algorithm run with Go's container/heap and sort.Sort.
+TEST_F(TopkTieTest, ManyTiesMatchGoHeap) {
+  for (int i = 0; i < 20; ++i) {
+    std::string id = absl::StrFormat("s%02d", i);
+    if (i < 12) store_.Add(L({{"__name__", "y"}, {"id", id}}), 60000, (i * 7) % 3);
+    store_.Add(L({{"__name__", "z"}, {"id", id}}), 60000, (i * 5) % 4);
+  }
+  EXPECT_THAT(Ids(Instant("topk(5, y)", 60000)),
+              ::testing::ElementsAre("s11", "s02", "s05", "s08", "s04"));
+  EXPECT_THAT(Ids(Instant("bottomk(5, y)", 60000)),
+              ::testing::ElementsAre("s06", "s09", "s03", "s00", "s01"));
+  // Beyond 12 elements Go's output order comes from pdqsort; only the kept set is compared.
+  EXPECT_THAT(Ids(Instant("topk(13, z)", 60000)),
+              ::testing::UnorderedElementsAre("s07", "s15", "s11", "s19", "s03", "s14", "s06",
+                                              "s02", "s18", "s10", "s01", "s05", "s09"));
+  EXPECT_THAT(Ids(Instant("bottomk(13, z)", 60000)),
+              ::testing::UnorderedElementsAre("s00", "s12", "s16", "s04", "s08", "s13", "s01",
+                                              "s09", "s05", "s17", "s06", "s10", "s14"));
 }
 
 TEST(EvalMath, Helpers) {

@@ -78,8 +78,21 @@ export const queries = [
   q('group by (job) (up)'),
   q('stddev by (job) (temperature_celsius)'),
   q('stdvar(queue_depth)'),
-  // queue_depth and temperature_celsius have ties; which of several equal series topk keeps is
-  // unspecified (Prometheus' heap order), so topk/bottomk use tie-free series.
+  // Ties. Prometheus feeds the inner expression's series in storage order (for this dataset the
+  // label order xScaler uses) into a k-element heap. 2.42 evicts with heap.Pop + heap.Push, 3.x
+  // overwrites the root and calls heap.Fix: among equal values the two keep different series, so
+  // only queries on which both agree are here (topk(4, queue_depth), for one, differs). Inputs
+  // that pass through a binary operator or a non-range function reach the heap in Go map order
+  // in Prometheus, which changes from run to run, so they are avoided.
+  q('topk(3, up)'),
+  q('bottomk(3, up)'),
+  q('topk by (job) (2, up)'),
+  q('topk(5, rate(build_info[5m]))'),
+  q('topk by (job) (2, queue_depth)'),
+  q('bottomk without (instance) (2, queue_depth)'),
+  q('topk by (job) (2, changes(queue_depth[5m]))'),
+  q('topk(3, changes(up[10m]))'),
+  q('bottomk(3, resets(http_requests_total[30m]))'),
   q('topk(3, node_memory_bytes)'),
   q('topk by (job) (2, node_memory_bytes)'),
   q('sort_desc(topk(3, node_memory_bytes))', { instantOnly: true }),
