@@ -6,12 +6,17 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+
+#include <unistd.h>
 
 namespace xscaler::promql::promqltest {
 namespace {
 
 std::string WriteFile(const std::string& name, const std::string& content) {
-  auto dir = std::filesystem::temp_directory_path() / "promqltest_test";
+  // ctest runs each test in its own process, in parallel: one directory per process.
+  auto dir = std::filesystem::temp_directory_path() /
+             ("promqltest_test_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   auto p = dir / name;
   std::ofstream(p) << content;
