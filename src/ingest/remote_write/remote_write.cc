@@ -225,8 +225,11 @@ void IngestTimeSeries(std::string_view ts, LabelScratch& scratch, storage::Appen
   }
 
   std::span<labels::Label> items = scratch.items();
-  std::sort(items.begin(), items.end(),
-            [](const labels::Label& a, const labels::Label& b) { return a.name < b.name; });
+  // Senders are required to sort labels, and Prometheus does: check before sorting.
+  auto by_name = [](const labels::Label& a, const labels::Label& b) { return a.name < b.name; };
+  if (!std::is_sorted(items.begin(), items.end(), by_name)) {
+    std::sort(items.begin(), items.end(), by_name);
+  }
   std::string_view metric;
   for (const labels::Label& l : items) {
     if (l.name == labels::kMetricName) {
@@ -248,7 +251,14 @@ void IngestTimeSeries(std::string_view ts, LabelScratch& scratch, storage::Appen
     return;
   }
 
-  const labels::Labels lset(std::vector<labels::Label>(items.begin(), items.end()));
+  // Sorted and free of duplicate names (CheckLabels), so only empty values (which mean "no
+  // label" in Prometheus) need dropping before skipping the Labels constructor's sort.
+  std::vector<labels::Label> kept;
+  kept.reserve(items.size());
+  for (const labels::Label& l : items) {
+    if (!l.value.empty()) kept.push_back(l);
+  }
+  const labels::Labels lset = labels::Labels::FromSorted(std::move(kept));
   FailureRun failures(report, metric);
   storage::SeriesRef ref = 0;
   int64_t accepted = 0;
