@@ -93,3 +93,21 @@ TEST(LabelsTest, HashSpreadsLongAndShortValues) {
 
 }  // namespace
 }  // namespace xscaler::labels
+
+namespace xscaler::labels {
+namespace {
+
+TEST(LabelsTest, LargeSetsSortAndDedupLikeSmallOnes) {
+  std::vector<Label> many;
+  for (int i = 40; i >= 0; --i) many.push_back({"l" + std::to_string(i), "v" + std::to_string(i)});
+  many.push_back({"l7", "last"});
+  many.push_back({"l8", ""});  // a later empty value removes the label
+  Labels l(many);
+  ASSERT_EQ(l.size(), 40u);
+  EXPECT_EQ(l.Get("l7"), "last");
+  EXPECT_FALSE(l.Has("l8"));
+  for (size_t i = 1; i < l.size(); ++i) EXPECT_LT(l.items()[i - 1].name, l.items()[i].name);
+}
+
+}  // namespace
+}  // namespace xscaler::labels
