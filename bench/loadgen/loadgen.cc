@@ -36,6 +36,8 @@
 #include "ingest/remote_write/remote_write.h"
 #include "ingest/report.h"
 #include "loadgen/workload.h"
+#include "loadgen/digest_appender.h"
+#include "storage/null_appender.h"
 #include "storage/storage.h"
 
 namespace xscaler::bench {
@@ -457,19 +459,6 @@ int Push(const Args& a) {
 
 // ---------- parse-only ----------
 
-// Accepts everything and stores nothing: what remains is the decoders' own cost.
-class NoopAppender : public storage::Appender {
- public:
-  absl::StatusOr<storage::SeriesRef> Append(storage::SeriesRef ref, const labels::Labels&,
-                                            int64_t, double) override {
-    ++appended;
-    return ref == 0 ? 1 : ref;
-  }
-  void UpdateMetadata(const std::string&, const storage::MetricMetadata&) override {}
-  absl::Status Commit() override { return absl::OkStatus(); }
-  void Rollback() override {}
-  int64_t appended = 0;
-};
 
 int ParseOnly(const Args& a) {
   const Protocol proto = ProtocolFromArgs(a);
@@ -485,7 +474,7 @@ int ParseOnly(const Args& a) {
   int64_t appended = 0, rejected = 0, failed = 0;
   std::string first_error;
   for (int p = 0; p < passes; ++p) {
-    NoopAppender app;
+    storage::NullAppender app;
     int64_t rej = 0;
     const auto t0 = Clock::now();
     for (std::string* b : bodies) {
@@ -500,7 +489,7 @@ int ParseOnly(const Args& a) {
       rej += report.rejected_points();
     }
     secs.push_back(Seconds(t0, Clock::now()));
-    appended = app.appended;
+    appended = app.appended();
     rejected = rej;
   }
   // OTLP only: the protobuf decode alone, without translation.
@@ -535,27 +524,6 @@ int ParseOnly(const Args& a) {
   return failed == 0 ? 0 : 1;
 }
 
-// Records a digest per series (sample count, sum of values, sum of timestamps).
-class DigestAppender : public storage::Appender {
- public:
-  struct Digest {
-    int64_t n = 0;
-    double sum = 0;
-    int64_t tsum = 0;
-  };
-  absl::StatusOr<storage::SeriesRef> Append(storage::SeriesRef, const labels::Labels& l,
-                                            int64_t t, double v) override {
-    Digest& d = series[l.ToString()];
-    ++d.n;
-    d.sum += v;
-    d.tsum += t;
-    return 0;
-  }
-  void UpdateMetadata(const std::string&, const storage::MetricMetadata&) override {}
-  absl::Status Commit() override { return absl::OkStatus(); }
-  void Rollback() override {}
-  std::map<std::string, Digest> series;
-};
 
 // Decodes the remote-write and the OTLP form of the same workload with the server's decoders
 // and checks that they yield the same series and samples.

@@ -11,35 +11,14 @@
 #include "ingest/otlp/ingester.h"
 #include "ingest/remote_write/remote_write.h"
 #include "ingest/report.h"
+#include "loadgen/digest_appender.h"
 #include "storage/storage.h"
 
 namespace xscaler::bench {
 namespace {
 
-struct Digest {
-  int64_t n = 0;
-  double sum = 0;
-  int64_t tsum = 0;
-  friend bool operator==(const Digest&, const Digest&) = default;
-};
+using Digest = DigestAppender::Digest;
 
-class DigestAppender : public storage::Appender {
- public:
-  absl::StatusOr<storage::SeriesRef> Append(storage::SeriesRef, const labels::Labels& l,
-                                            int64_t t, double v) override {
-    Digest& d = series[l.ToString()];
-    ++d.n;
-    d.sum += v;
-    d.tsum += t;
-    times.insert(t);
-    return 0;
-  }
-  void UpdateMetadata(const std::string&, const storage::MetricMetadata&) override {}
-  absl::Status Commit() override { return absl::OkStatus(); }
-  void Rollback() override {}
-  std::map<std::string, Digest> series;
-  std::set<int64_t> times;
-};
 
 WorkloadOptions Small() {
   WorkloadOptions o;

@@ -11,21 +11,13 @@
 #include "ingest/remote_write/remote_write.h"
 #include "ingest/report.h"
 #include "loadgen/workload.h"
-#include "storage/storage.h"
+#include "storage/null_appender.h"
 
 namespace xscaler::bench {
 namespace {
 
-class NoopAppender : public storage::Appender {
- public:
-  absl::StatusOr<storage::SeriesRef> Append(storage::SeriesRef ref, const labels::Labels&,
-                                            int64_t, double) override {
-    return ref == 0 ? 1 : ref;
-  }
-  void UpdateMetadata(const std::string&, const storage::MetricMetadata&) override {}
-  absl::Status Commit() override { return absl::OkStatus(); }
-  void Rollback() override {}
-};
+using storage::NullAppender;
+
 
 // 2000 series x 10 samples in requests of at most 2000 samples.
 struct Bodies {
@@ -47,7 +39,7 @@ Bodies Make(Protocol p) {
 
 void BM_RemoteWriteDecode(benchmark::State& state) {
   Bodies b = Make(Protocol::kRemoteWrite);
-  NoopAppender app;
+  NullAppender app;
   for (auto _ : state) {
     for (const auto& r : b.requests) {
       ingest::IngestReport rep;
@@ -60,7 +52,7 @@ BENCHMARK(BM_RemoteWriteDecode)->Unit(benchmark::kMillisecond);
 
 void BM_OtlpDecodeTranslate(benchmark::State& state) {
   Bodies b = Make(Protocol::kOtlp);
-  NoopAppender app;
+  NullAppender app;
   ingest::otlp::Ingester ingester(nullptr, ingest::otlp::TranslationOptions{});
   for (auto _ : state) {
     for (auto& r : b.requests) {

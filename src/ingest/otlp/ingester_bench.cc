@@ -5,6 +5,7 @@
 #include "benchmark/benchmark.h"
 #include "google/protobuf/util/json_util.h"
 #include "ingest/otlp/ingester.h"
+#include "storage/null_appender.h"
 #include "metrics.pb.h"
 
 namespace xscaler::ingest::otlp {
@@ -12,16 +13,8 @@ namespace {
 
 namespace pb = ::xscaler::test::otlp;
 
-class NullAppender : public storage::Appender {
- public:
-  absl::StatusOr<storage::SeriesRef> Append(storage::SeriesRef, const labels::Labels&, int64_t,
-                                            double) override {
-    return 1;
-  }
-  void UpdateMetadata(const std::string&, const storage::MetricMetadata&) override {}
-  absl::Status Commit() override { return absl::OkStatus(); }
-  void Rollback() override {}
-};
+using storage::NullAppender;
+
 
 void Attr(google::protobuf::RepeatedPtrField<pb::KeyValue>* attrs, const std::string& k,
           const std::string& v) {

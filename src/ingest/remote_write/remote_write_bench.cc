@@ -7,6 +7,7 @@
 
 #include "benchmark/benchmark.h"
 #include "ingest/remote_write/remote_write.h"
+#include "storage/null_appender.h"
 #include "remote_write.pb.h"
 
 namespace xscaler::ingest::remote_write {
@@ -14,16 +15,8 @@ namespace {
 
 namespace pb = ::xscaler::test::prompb;
 
-class NullAppender : public storage::Appender {
- public:
-  absl::StatusOr<storage::SeriesRef> Append(storage::SeriesRef, const labels::Labels&, int64_t,
-                                            double) override {
-    return 1;
-  }
-  void UpdateMetadata(const std::string&, const storage::MetricMetadata&) override {}
-  absl::Status Commit() override { return absl::OkStatus(); }
-  void Rollback() override {}
-};
+using storage::NullAppender;
+
 
 std::string MakeBody(int series, int samples_per_series) {
   pb::WriteRequest req;

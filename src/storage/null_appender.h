@@ -1,0 +1,30 @@
+// An Appender that accepts every sample and stores nothing, for benchmarks that measure what a
+// decoder costs without the storage behind it (the "parse-only" figure of the performance
+// issue). Counts what it was given. Not thread-safe, like every Appender.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "storage/storage.h"
+
+namespace xscaler::storage {
+
+class NullAppender final : public Appender {
+ public:
+  absl::StatusOr<SeriesRef> Append(SeriesRef ref, const labels::Labels&, int64_t,
+                                   double) override {
+    ++appended_;
+    return ref == 0 ? 1 : ref;
+  }
+  void UpdateMetadata(const std::string&, const MetricMetadata&) override {}
+  absl::Status Commit() override { return absl::OkStatus(); }
+  void Rollback() override {}
+
+  int64_t appended() const { return appended_; }
+
+ private:
+  int64_t appended_ = 0;
+};
+
+}  // namespace xscaler::storage
