@@ -3,137 +3,14 @@
 // iterators never touch head state again and can be read at leisure.
 
 #include <algorithm>
-#include <optional>
 #include <set>
 
 #include "storage/head/head.h"
 #include "storage/index/matchers.h"
+#include "storage/series/series_sets.h"
 
 namespace xscaler::storage::head {
 namespace {
-
-class ChunksIterator final : public SampleIterator {
- public:
-  ChunksIterator(std::vector<ChunkRef> chunks, int64_t mint, int64_t maxt)
-      : chunks_(std::move(chunks)), mint_(mint), maxt_(maxt) {}
-
-  bool Next() override {
-    if (done_) return false;
-    while (true) {
-      if (!dec_) {
-        if (idx_ >= chunks_.size()) return Finish();
-        dec_.emplace(*chunks_[idx_].bytes);
-      }
-      if (dec_->Next()) {
-        if (dec_->t() < mint_) continue;
-        return Found();
-      }
-      if (!dec_->status().ok()) {
-        err_ = dec_->status();
-        return Finish();
-      }
-      dec_.reset();
-      ++idx_;
-    }
-  }
-
-  bool Seek(int64_t t) override {
-    if (done_) return false;
-    if (has_cur_ && cur_.first >= t) return true;
-    t = std::max(t, mint_);
-    if (dec_ && chunks_[idx_].max_t < t) {
-      dec_.reset();
-      ++idx_;
-    }
-    if (!dec_) {
-      while (idx_ < chunks_.size() && chunks_[idx_].max_t < t) ++idx_;
-    }
-    while (true) {
-      if (!dec_) {
-        if (idx_ >= chunks_.size()) return Finish();
-        dec_.emplace(*chunks_[idx_].bytes);
-      }
-      if (dec_->Seek(t)) return Found();
-      if (!dec_->status().ok()) {
-        err_ = dec_->status();
-        return Finish();
-      }
-      dec_.reset();
-      ++idx_;
-    }
-  }
-
-  std::pair<int64_t, double> At() const override { return cur_; }
-  absl::Status Err() const override { return err_; }
-
- private:
-  bool Found() {
-    if (dec_->t() > maxt_) return Finish();
-    cur_ = {dec_->t(), dec_->v()};
-    has_cur_ = true;
-    return true;
-  }
-  bool Finish() {
-    done_ = true;
-    has_cur_ = false;
-    dec_.reset();
-    return false;
-  }
-
-  const std::vector<ChunkRef> chunks_;
-  const int64_t mint_;
-  const int64_t maxt_;
-  size_t idx_ = 0;
-  std::optional<chunk::XorDecoder> dec_;
-  std::pair<int64_t, double> cur_{0, 0};
-  bool has_cur_ = false;
-  bool done_ = false;
-  absl::Status err_;
-};
-
-class SnapshotSeries final : public Series {
- public:
-  SnapshotSeries(labels::Labels lset, std::vector<ChunkRef> chunks, int64_t mint, int64_t maxt)
-      : labels_(std::move(lset)), chunks_(std::move(chunks)), mint_(mint), maxt_(maxt) {}
-  const labels::Labels& Labels() const override { return labels_; }
-  std::unique_ptr<SampleIterator> Iterator() const override {
-    return std::make_unique<ChunksIterator>(chunks_, mint_, maxt_);
-  }
-
- private:
-  labels::Labels labels_;
-  std::vector<ChunkRef> chunks_;
-  int64_t mint_;
-  int64_t maxt_;
-};
-
-class VectorSeriesSet final : public SeriesSet {
- public:
-  explicit VectorSeriesSet(std::vector<std::unique_ptr<SnapshotSeries>> series)
-      : series_(std::move(series)) {}
-  bool Next() override {
-    if (next_ >= series_.size()) return false;
-    cur_ = next_++;
-    return true;
-  }
-  const Series& At() const override { return *series_[cur_]; }
-
- private:
-  std::vector<std::unique_ptr<SnapshotSeries>> series_;
-  size_t next_ = 0;
-  size_t cur_ = 0;
-};
-
-class ErrorSeriesSet final : public SeriesSet {
- public:
-  explicit ErrorSeriesSet(absl::Status st) : st_(std::move(st)) {}
-  bool Next() override { return false; }
-  const Series& At() const override { std::abort(); }
-  absl::Status Err() const override { return st_; }
-
- private:
-  absl::Status st_;
-};
 
 class HeadQuerier final : public Querier {
  public:
@@ -143,28 +20,29 @@ class HeadQuerier final : public Querier {
     bool selective = false;
     for (const auto& m : matchers) selective |= !m.MatchesEmpty();
     if (!selective) {
-      return std::make_unique<ErrorSeriesSet>(absl::InvalidArgumentError(
+      return series::NewErrorSeriesSet(absl::InvalidArgumentError(
           "vector selector must contain at least one matcher that does not match the empty "
           "string"));
     }
     auto refs = index::PostingsForMatchers(head_->postings(), matchers);
-    if (!refs.ok()) return std::make_unique<ErrorSeriesSet>(refs.status());
-    std::vector<std::unique_ptr<SnapshotSeries>> out;
+    if (!refs.ok()) return series::NewErrorSeriesSet(refs.status());
+    std::vector<std::unique_ptr<Series>> out;
     for (uint64_t ref : *refs) {
       MemSeries* s = head_->GetByRef(ref);
       if (s == nullptr) continue;
-      std::vector<ChunkRef> chunks;
+      std::vector<chunk::ChunkData> chunks;
       {
         absl::MutexLock lock(&head_->StripeLock(s));
         if (!InRangeLocked(*s)) continue;
         s->Snapshot(mint_, maxt_, &chunks);
       }
       if (chunks.empty()) continue;
-      out.push_back(std::make_unique<SnapshotSeries>(s->Labels(), std::move(chunks), mint_, maxt_));
+      out.push_back(
+          std::make_unique<series::ChunkListSeries>(s->Labels(), std::move(chunks), mint_, maxt_));
     }
     std::sort(out.begin(), out.end(),
               [](const auto& a, const auto& b) { return a->Labels() < b->Labels(); });
-    return std::make_unique<VectorSeriesSet>(std::move(out));
+    return series::NewVectorSeriesSet(std::move(out));
   }
 
   absl::StatusOr<std::vector<std::string>> LabelNames(

@@ -72,13 +72,13 @@ AppendOutcome MemSeries::Append(int64_t t, double v, const ChunkCutPolicy& polic
   return AppendOutcome::kAppended;
 }
 
-void MemSeries::Snapshot(int64_t mint, int64_t maxt, std::vector<ChunkRef>* out) const {
+void MemSeries::Snapshot(int64_t mint, int64_t maxt, std::vector<chunk::ChunkData>* out) const {
   for (const auto& c : sealed_) {
-    if (c.max_t >= mint && c.min_t <= maxt) out->push_back(c);
+    if (c.max_t >= mint && c.min_t <= maxt) out->push_back({c.min_t, c.max_t, *c.bytes, c.bytes});
   }
   if (open_.NumSamples() > 0 && open_.MaxTime() >= mint && open_.MinTime() <= maxt) {
-    out->push_back({open_.MinTime(), open_.MaxTime(),
-                    std::make_shared<const std::string>(open_.Bytes())});
+    auto copy = std::make_shared<const std::string>(open_.Bytes());
+    out->push_back({open_.MinTime(), open_.MaxTime(), *copy, copy});
   }
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "labels/labels.h"
+#include "storage/chunk/chunk_data.h"
 #include "storage/chunk/xor.h"
 
 namespace xscaler::storage::head {
@@ -66,7 +67,7 @@ class MemSeries {
   // `*new_chunk` is set when a chunk was cut or started.
   AppendOutcome Append(int64_t t, double v, const ChunkCutPolicy& policy, bool* new_chunk);
   // Chunks overlapping [mint, maxt], oldest first; the open chunk is copied.
-  void Snapshot(int64_t mint, int64_t maxt, std::vector<ChunkRef>* out) const;
+  void Snapshot(int64_t mint, int64_t maxt, std::vector<chunk::ChunkData>* out) const;
   size_t num_chunks() const { return sealed_.size() + (open_.NumSamples() > 0 ? 1 : 0); }
   // Heap bytes held (chunk bytes and bookkeeping), for memory accounting.
   size_t MemoryBytes() const;

@@ -1,0 +1,52 @@
+#include "storage/series/series_sets.h"
+
+#include <cstdlib>
+
+#include "storage/series/chunks_iterator.h"
+
+namespace xscaler::storage::series {
+namespace {
+
+class VectorSeriesSet final : public SeriesSet {
+ public:
+  explicit VectorSeriesSet(std::vector<std::unique_ptr<Series>> series)
+      : series_(std::move(series)) {}
+  bool Next() override {
+    if (next_ >= series_.size()) return false;
+    cur_ = next_++;
+    return true;
+  }
+  const Series& At() const override { return *series_[cur_]; }
+
+ private:
+  std::vector<std::unique_ptr<Series>> series_;
+  size_t next_ = 0;
+  size_t cur_ = 0;
+};
+
+class ErrorSeriesSet final : public SeriesSet {
+ public:
+  explicit ErrorSeriesSet(absl::Status st) : st_(std::move(st)) {}
+  bool Next() override { return false; }
+  const Series& At() const override { std::abort(); }
+  absl::Status Err() const override { return st_; }
+
+ private:
+  absl::Status st_;
+};
+
+}  // namespace
+
+std::unique_ptr<SampleIterator> ChunkListSeries::Iterator() const {
+  return NewChunksIterator(chunks_, mint_, maxt_);
+}
+
+std::unique_ptr<SeriesSet> NewVectorSeriesSet(std::vector<std::unique_ptr<Series>> series) {
+  return std::make_unique<VectorSeriesSet>(std::move(series));
+}
+
+std::unique_ptr<SeriesSet> NewErrorSeriesSet(absl::Status st) {
+  return std::make_unique<ErrorSeriesSet>(std::move(st));
+}
+
+}  // namespace xscaler::storage::series

@@ -1,0 +1,42 @@
+// Small Series/SeriesSet implementations shared by the head, blocks and merges: a series
+// backed by a snapshot of its chunks, a set over a vector of series, and a set that only
+// reports an error.
+//
+// Thread-safety: one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "labels/labels.h"
+#include "storage/chunk/chunk_data.h"
+#include "storage/storage.h"
+
+namespace xscaler::storage::series {
+
+// A series whose samples are its chunks, clipped to [mint, maxt].
+class ChunkListSeries final : public Series {
+ public:
+  ChunkListSeries(labels::Labels lset, std::vector<chunk::ChunkData> chunks, int64_t mint,
+                  int64_t maxt)
+      : labels_(std::move(lset)), chunks_(std::move(chunks)), mint_(mint), maxt_(maxt) {}
+  const labels::Labels& Labels() const override { return labels_; }
+  std::unique_ptr<SampleIterator> Iterator() const override;
+  const std::vector<chunk::ChunkData>& chunks() const { return chunks_; }
+
+ private:
+  labels::Labels labels_;
+  std::vector<chunk::ChunkData> chunks_;
+  int64_t mint_;
+  int64_t maxt_;
+};
+
+// Hands out `series` in the given order. REQUIRES: ascending label order (the SeriesSet
+// contract); callers sort first.
+std::unique_ptr<SeriesSet> NewVectorSeriesSet(std::vector<std::unique_ptr<Series>> series);
+// No series; Err() returns `st`.
+std::unique_ptr<SeriesSet> NewErrorSeriesSet(absl::Status st);
+
+}  // namespace xscaler::storage::series
