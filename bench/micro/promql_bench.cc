@@ -14,7 +14,7 @@
 #include "ingest/report.h"
 #include "loadgen/workload.h"
 #include "promql/engine.h"
-#include "storage/head/tsdb.h"
+#include "storage/db/tsdb.h"
 
 namespace xscaler::bench {
 namespace {

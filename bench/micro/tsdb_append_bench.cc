@@ -1,4 +1,4 @@
-// One tenant's database (src/storage/head/tsdb.h) in a temp dir: append one sample to each of
+// One tenant's database (src/storage/db/tsdb.h) in a temp dir: append one sample to each of
 // N workload series and Commit, i.e. one scrape's worth per iteration, with the WAL synced or
 // not (sync=0 isolates the head and WAL encoding from the disk's fsync latency).
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 #include "benchmark/benchmark.h"
 #include "labels/labels.h"
 #include "loadgen/workload.h"
-#include "storage/head/tsdb.h"
+#include "storage/db/tsdb.h"
 
 namespace xscaler::storage {
 namespace {

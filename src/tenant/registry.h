@@ -18,7 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "ingest/otlp/ingester.h"
-#include "storage/head/tsdb.h"
+#include "storage/db/tsdb.h"
 #include "tenant/ingestion_log.h"
 
 namespace xscaler::tenant {

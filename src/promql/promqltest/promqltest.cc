@@ -22,7 +22,7 @@
 #include "promql/parser.h"
 #include "promql/printer.h"
 #include "re2/re2.h"
-#include "storage/head/tsdb.h"
+#include "storage/db/tsdb.h"
 #include "storage/storage.h"
 
 namespace xscaler::promql::promqltest {

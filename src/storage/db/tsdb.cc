@@ -1,4 +1,4 @@
-#include "storage/head/tsdb.h"
+#include "storage/db/tsdb.h"
 
 #include <chrono>
 

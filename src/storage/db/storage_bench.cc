@@ -6,7 +6,7 @@
 
 #include "benchmark/benchmark.h"
 #include "storage/head/head.h"
-#include "storage/head/tsdb.h"
+#include "storage/db/tsdb.h"
 #include "storage/index/matchers.h"
 
 namespace xscaler::storage::head {
