@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
+
 namespace xscaler::storage::index {
 namespace {
 
@@ -51,6 +53,33 @@ void MemPostings::Delete(uint64_t ref, const labels::Labels& lset) {
     if (n->second.empty()) by_name_.erase(n);
   }
   EraseSorted(all_, ref);
+}
+
+void MemPostings::DeleteBatch(std::span<const std::pair<uint64_t, labels::Labels>> series) {
+  if (series.empty()) return;
+  Postings dead;
+  dead.reserve(series.size());
+  for (const auto& [ref, _] : series) dead.push_back(ref);
+  std::sort(dead.begin(), dead.end());
+  dead.erase(std::unique(dead.begin(), dead.end()), dead.end());
+  // Each touched list is filtered once, however many dead series name it.
+  absl::flat_hash_map<std::string_view, absl::flat_hash_set<std::string_view>> touched;
+  for (const auto& [_, lset] : series) {
+    for (const auto& l : lset) touched[l.name].insert(l.value);
+  }
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, values] : touched) {
+    auto n = by_name_.find(Key(name));
+    if (n == by_name_.end()) continue;
+    for (std::string_view value : values) {
+      auto v = n->second.find(Key(value));
+      if (v == n->second.end()) continue;
+      v->second = Without(v->second, dead);
+      if (v->second.empty()) n->second.erase(v);
+    }
+    if (n->second.empty()) by_name_.erase(n);
+  }
+  all_ = Without(all_, dead);
 }
 
 size_t MemPostings::NumLabelPairs() const {

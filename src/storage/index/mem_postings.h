@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -36,6 +37,9 @@ class MemPostings final : public IndexReader {
   void Add(uint64_t ref, const labels::Labels& lset);
   // Removes series `ref` (with the label set it was added with).
   void Delete(uint64_t ref, const labels::Labels& lset);
+  // Removes many series at once (head garbage collection): one pass over each touched list,
+  // so deleting n series from a list of m costs O(n log n + m), not O(n * m).
+  void DeleteBatch(std::span<const std::pair<uint64_t, labels::Labels>> series);
 
   // Number of distinct (name, value) pairs, and of series.
   size_t NumLabelPairs() const;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "base/coding.h"
 #include "base/crc32c.h"
+#include "storage/wal/checkpoint.h"
 
 namespace xscaler::storage::wal {
 namespace {
@@ -100,8 +101,13 @@ absl::StatusOr<std::unique_ptr<Writer>> Writer::Open(base::Env* env, std::string
   if (absl::Status s = env->CreateDir(dir); !s.ok()) return s;
   auto segs = ListSegments(env, dir);
   if (!segs.ok()) return segs.status();
-  std::unique_ptr<Writer> w(new Writer(env, std::move(dir), opts));
   uint64_t next = segs->empty() ? 1 : segs->back() + 1;
+  if (auto cp = LatestCheckpoint(env, dir); cp.ok()) {
+    next = std::max(next, cp->segment + 1);
+  } else if (!absl::IsNotFound(cp.status())) {
+    return cp.status();
+  }
+  std::unique_ptr<Writer> w(new Writer(env, std::move(dir), opts));
   if (absl::Status s = w->OpenSegment(next); !s.ok()) return s;
   return w;
 }
@@ -284,10 +290,11 @@ Reader::Reader(base::Env* env, std::string dir, std::vector<uint64_t> segments)
     : env_(env), dir_(std::move(dir)), segments_(std::move(segments)) {}
 
 absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(base::Env* env, std::string dir,
-                                                     uint64_t first_segment) {
+                                                     uint64_t first_segment,
+                                                     uint64_t last_segment) {
   auto segs = ListSegments(env, dir);
   if (!segs.ok()) return segs.status();
-  std::erase_if(*segs, [&](uint64_t n) { return n < first_segment; });
+  std::erase_if(*segs, [&](uint64_t n) { return n < first_segment || n > last_segment; });
   return std::unique_ptr<Reader>(new Reader(env, std::move(dir), *std::move(segs)));
 }
 

@@ -50,7 +50,8 @@ absl::Status RemoveSegmentsBefore(base::Env* env, const std::string& dir, uint64
 
 class Writer {
  public:
-  // Creates `dir` if needed and a new segment numbered after the existing ones.
+  // Creates `dir` if needed and a new segment numbered after the existing ones and after the
+  // newest checkpoint (checkpoint.h), so replay never skips what it writes.
   // REQUIRES: the log was replayed and, if corrupt, Repair()ed first: Repair removes every
   // segment after a corruption, including ones a Writer opened on an unrepaired log.
   static absl::StatusOr<std::unique_ptr<Writer>> Open(base::Env* env, std::string dir,
@@ -111,9 +112,11 @@ class Writer {
 
 class Reader {
  public:
-  // Replays every segment in `dir` in order (`first_segment` and above only, if given).
+  // Replays every segment in `dir` in order, only those numbered in
+  // [first_segment, last_segment].
   static absl::StatusOr<std::unique_ptr<Reader>> Open(base::Env* env, std::string dir,
-                                                      uint64_t first_segment = 0);
+                                                      uint64_t first_segment = 0,
+                                                      uint64_t last_segment = UINT64_MAX);
 
   // The next record; false at the end of the log or at the first corruption.
   bool Next(std::string* record);
