@@ -50,6 +50,44 @@ MemSeries* Head::GetByRef(uint64_t ref) const {
   return it == st.by_ref.end() ? nullptr : it->second.get();
 }
 
+MemSeries* Head::AcquireByRef(uint64_t ref) {
+  const RefStripe& st = ref_stripes_[ref & mask_];
+  absl::ReaderMutexLock lock(&st.mu);
+  auto it = st.by_ref.find(ref);
+  if (it == st.by_ref.end()) return nullptr;
+  it->second->pending.fetch_add(1, std::memory_order_relaxed);
+  return it->second.get();
+}
+
+void Head::Release(MemSeries* s) { s->pending.fetch_sub(1, std::memory_order_release); }
+
+bool Head::HasSeries(uint64_t ref) const {
+  if (GetByRef(ref) != nullptr) return true;
+  uint64_t target;
+  {
+    absl::MutexLock lock(&alias_mu_);
+    auto it = aliases_.find(ref);
+    if (it == aliases_.end()) return false;
+    target = it->second;
+  }
+  return GetByRef(target) != nullptr;
+}
+
+size_t Head::NumSeriesInMemory() const {
+  size_t n = 0;
+  for (size_t i = 0; i <= mask_; ++i) {
+    absl::ReaderMutexLock lock(&ref_stripes_[i].mu);
+    n += ref_stripes_[i].by_ref.size();
+  }
+  return n;
+}
+
+void Head::SetMinValidTime(int64_t t) {
+  int64_t cur = min_valid_time_.load(std::memory_order_relaxed);
+  while (t > cur && !min_valid_time_.compare_exchange_weak(cur, t, std::memory_order_acq_rel)) {
+  }
+}
+
 MemSeries* Head::FindLocked(const HashStripe& st, uint64_t hash, std::string_view enc) const {
   auto it = st.by_hash.find(hash);
   if (it == st.by_hash.end()) return nullptr;
@@ -67,16 +105,24 @@ void Head::InsertRef(std::unique_ptr<MemSeries> s) {
 }
 
 MemSeries* Head::GetOrCreate(const labels::Labels& lset, bool* created) {
+  MemSeries* s = AcquireOrCreate(lset, created);
+  Release(s);
+  return s;
+}
+
+MemSeries* Head::AcquireOrCreate(const labels::Labels& lset, bool* created) {
   const uint64_t hash = lset.Hash();
   std::string enc = EncodeLabels(lset);
   HashStripe& st = hash_stripes_[hash & mask_];
   absl::MutexLock lock(&st.mu);
   if (MemSeries* s = FindLocked(st, hash, enc)) {
+    s->pending.fetch_add(1, std::memory_order_relaxed);
     *created = false;
     return s;
   }
   auto owned = std::make_unique<MemSeries>(next_ref_.fetch_add(1), hash, std::move(enc));
   MemSeries* s = owned.get();
+  s->pending.fetch_add(1, std::memory_order_relaxed);
   MemSeries*& chain = st.by_hash[hash];
   s->hash_next = chain;
   chain = s;
@@ -94,7 +140,11 @@ MemSeries* Head::CreateWithRef(const labels::Labels& lset, uint64_t ref) {
   }
   HashStripe& st = hash_stripes_[hash & mask_];
   absl::MutexLock lock(&st.mu);
-  if (MemSeries* s = FindLocked(st, hash, enc)) return s;  // same labels under another ref
+  if (MemSeries* s = FindLocked(st, hash, enc)) {  // same labels under another ref
+    absl::MutexLock alias(&alias_mu_);
+    aliases_[ref] = s->ref();
+    return s;
+  }
   auto owned = std::make_unique<MemSeries>(ref, hash, std::move(enc));
   MemSeries* s = owned.get();
   s->set_logged();
@@ -124,6 +174,14 @@ bool Head::ApplySample(MemSeries* s, int64_t t, double v, bool* dropped) {
   AppendOutcome out;
   {
     absl::MutexLock lock(&StripeLock(s));
+    // Staged before a concurrent Truncate raised the minimum: the range may already be cut
+    // into a block. Checked under the series lock, which Truncate takes after raising the
+    // minimum, so a sample either lands before Truncate scans the series or is dropped here.
+    if (t < MinValidTime()) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      *dropped = true;
+      return false;
+    }
     out = s->Append(t, v, opts_.chunk, &new_chunk);
     if (out == AppendOutcome::kAppended && !s->indexed) {
       s->indexed = true;
@@ -268,6 +326,7 @@ size_t Head::MemoryBytes() const {
   // flat_hash_map's 7/8 maximum load.
   constexpr size_t kMapBytesPerSeries = (2 * 16 + 2) * 8 / 7;
   size_t total = 0;
+  ReadGuard guard(this);
   std::vector<MemSeries*> batch;
   for (size_t i = 0; i <= mask_; ++i) {
     batch.clear();
@@ -321,6 +380,10 @@ void Head::ReplayRecord(std::string_view record) {
         auto it = replay_refs_.find(r.ref);
         if (it == replay_refs_.end()) {
           ++replay_.unknown_refs;
+          continue;
+        }
+        if (r.t < MinValidTime()) {
+          ++replay_.too_old;
           continue;
         }
         bool dropped;

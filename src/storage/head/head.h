@@ -16,6 +16,29 @@
 // Visibility: a series enters the postings when its first sample is applied, so series whose
 // commit failed or was rolled back are never returned by queries.
 //
+// Truncation and garbage collection (Truncate): sealed chunks wholly before the new minimum
+// time are dropped, and series left without samples are removed from both stripe maps and the
+// postings. Two kinds of holders of a MemSeries* must not see it freed:
+//  - appenders, which keep MemSeries* from Append to Commit/Rollback: every series an appender
+//    staged carries a pending count (MemSeries::pending), taken under the hash or ref stripe
+//    lock that found the series and released after the commit was applied. GC holds both
+//    stripe locks while it checks pending == 0 and unlinks, so a series is never unlinked
+//    while (or just before) an appender takes it. A per-series count rather than a head-wide
+//    gate because an appender may be held open for a whole request (or leaked by a caller)
+//    and must not stall truncation, and a gate taken shared on every Append would need a
+//    shared-lock acquisition per request on the ingest hot path anyway.
+//  - readers (queriers, ChunkSeries, MemoryBytes), which look a series up and then lock its
+//    stripe: they do so inside a short shared hold of read_gate_. GC unlinks first, then takes
+//    read_gate_ exclusively once (a grace period: every reader that could still hold an
+//    unlinked pointer has finished) and only then frees the series.
+// This also frees series created by a commit that failed or was rolled back: they have no
+// samples and no pending appender, so the next Truncate collects them.
+//
+// Minimum valid time: samples with t < MinValidTime() are rejected by Append (OutOfRange),
+// dropped when a commit that staged them before a concurrent Truncate is applied (reported in
+// DroppedAtCommit), and skipped by replay, so the head never holds data that is already in a
+// block.
+//
 // Thread-safety: all public methods are safe for concurrent use. Appenders and queriers must
 // not outlive the Head.
 #pragma once
@@ -36,6 +59,7 @@
 #include "labels/labels.h"
 #include "storage/head/mem_series.h"
 #include "storage/index/mem_postings.h"
+#include "storage/series/chunk_series.h"
 #include "storage/storage.h"
 #include "storage/wal/record.h"
 
@@ -60,10 +84,10 @@ struct HeadOptions {
 
 struct HeadStats {
   uint64_t num_series = 0;   // series with at least one sample
-  uint64_t num_samples = 0;  // samples appended (duplicates and drops excluded)
-  uint64_t num_chunks = 0;   // chunks started (sealed + open)
-  int64_t min_time = kMaxTime;  // kMaxTime / kMinTime while empty
-  int64_t max_time = kMinTime;
+  uint64_t num_samples = 0;  // samples held (appended minus truncated; no duplicates/drops)
+  uint64_t num_chunks = 0;   // chunks held (sealed + open)
+  int64_t min_time = kMaxTime;  // oldest sample held; kMaxTime while empty
+  int64_t max_time = kMinTime;  // newest sample ever applied (Truncate does not lower it)
   // Samples that were acknowledged by Commit but lost an ordering race, or were dropped on
   // replay by the same rule.
   uint64_t dropped_samples = 0;
@@ -77,9 +101,18 @@ struct ReplayStats {
   uint64_t unknown_refs = 0;     // samples for refs no series record defined
   uint64_t dropped_samples = 0;  // out of order / conflicting, as in live appends
   uint64_t bad_records = 0;      // records that passed the CRC but failed to decode
+  uint64_t too_old = 0;          // samples skipped: t < MinValidTime() (already in a block)
+  uint64_t segments = 0;         // WAL segments read (checkpoint segments included)
+  bool repaired = false;         // a corrupt tail was truncated
 };
 
-// One staged sample; `series` stays valid for the head's lifetime.
+struct TruncateStats {
+  uint64_t chunks_removed = 0;
+  uint64_t samples_removed = 0;
+  uint64_t series_removed = 0;  // garbage-collected series
+};
+
+// One staged sample; `series` stays valid while the staging appender holds it (pending).
 struct StagedSample {
   MemSeries* series;
   int64_t t;
@@ -107,16 +140,62 @@ class Head {
 
   // Replays one WAL record (series, samples or metadata). REQUIRES: single-threaded, before
   // any appender or querier is used; call FinishReplay afterwards.
+  // (ReplayWal in replay.h is the parallel, checkpoint-aware replay of a whole WAL dir.)
   void ReplayRecord(std::string_view record);
   void FinishReplay();
   const ReplayStats& replay_stats() const { return replay_; }
 
+  // Every series with samples in [mint, maxt) (max EXCLUSIVE, as a block's range), in
+  // ascending label order, with its chunks overlapping the range ordered by min_t: sealed
+  // chunks shared, the open chunk copied, and a chunk straddling mint or maxt decoded and
+  // re-encoded to the part inside the range. Series are listed when the set is created and
+  // their chunks snapshotted lazily in Next (a series truncated away meanwhile is skipped).
+  // The set must not outlive the head.
+  std::unique_ptr<series::ChunkSeriesSet> ChunkSeries(int64_t mint, int64_t maxt);
+
+  // Raises the minimum valid time to `mint` (never lowers it), drops sealed chunks that end
+  // before it (a chunk straddling it stays: readers clip), and garbage-collects series left
+  // without samples (see the file comment). Safe to call concurrently with appenders and
+  // queriers. Afterwards appends with t < mint fail with OutOfRange and Stats().min_time is
+  // the oldest sample still held.
+  TruncateStats Truncate(int64_t mint);
+
+  // Samples older than this are rejected by Append and skipped by replay. kMinTime initially.
+  int64_t MinValidTime() const { return min_valid_time_.load(std::memory_order_acquire); }
+  // Raises (never lowers) the minimum valid time, without truncating.
+  void SetMinValidTime(int64_t t);
+
+  // Whether series `ref` is still in the head (checkpoints keep only these series). Also true
+  // for a replayed alias: a ref whose series record repeated the labels of an earlier ref
+  // (the series was garbage-collected and re-created before a crash); its samples went to the
+  // earlier ref's series, so its record must survive checkpoints as long as that series does.
+  bool HasSeries(uint64_t ref) const;
+  size_t NumSeriesInMemory() const;  // series objects held, with or without samples
+
   // --- Used by the appender and querier. ---
 
-  // The series with `ref`, or null.
+  // The series with `ref`, or null. The pointer may dangle once a Truncate has run unless the
+  // caller holds the series (Acquire*) or a ReadGuard.
   MemSeries* GetByRef(uint64_t ref) const;
   // Finds or creates the series for `lset` (REQUIRES: validated). `*created` tells which.
+  // Unpinned: only for callers that exclude Truncate (tests, single-threaded tools).
   MemSeries* GetOrCreate(const labels::Labels& lset, bool* created);
+  // Same as GetByRef / GetOrCreate, and pins the series against garbage collection until
+  // Release (the pending count, taken under the stripe lock that found it).
+  MemSeries* AcquireByRef(uint64_t ref);
+  MemSeries* AcquireOrCreate(const labels::Labels& lset, bool* created);
+  void Release(MemSeries* s);
+  // Held (shared) by readers between looking series up and finishing with their pointers.
+  class ReadGuard {
+   public:
+    explicit ReadGuard(const Head* h) : mu_(&h->read_gate_) { mu_->ReaderLock(); }
+    ~ReadGuard() { mu_->ReaderUnlock(); }
+    ReadGuard(const ReadGuard&) = delete;
+    ReadGuard& operator=(const ReadGuard&) = delete;
+
+   private:
+    absl::Mutex* mu_;
+  };
   absl::Mutex& StripeLock(const MemSeries* s) const {
     return hash_stripes_[s->hash() & mask_].mu;
   }
@@ -144,6 +223,7 @@ class Head {
     absl::flat_hash_map<uint64_t, std::unique_ptr<MemSeries>> by_ref;
   };
   struct Batch;
+  friend class Replayer;  // replay.cc
 
   // Creates a series with a given ref (replay); returns the existing one for known labels.
   MemSeries* CreateWithRef(const labels::Labels& lset, uint64_t ref);
@@ -152,6 +232,7 @@ class Head {
   void InsertRef(std::unique_ptr<MemSeries> s);
   // Appends under the stripe lock, updating stats; returns whether the series must now be
   // added to the postings (its first sample).
+  // Samples older than MinValidTime() count as dropped.
   bool ApplySample(MemSeries* s, int64_t t, double v, bool* dropped);
   void ApplyMetadata(std::span<const wal::MetadataRecord> metadata);
   void ApplyBatch(Batch& b);
@@ -181,6 +262,11 @@ class Head {
   std::atomic<uint64_t> dropped_{0};
   std::atomic<int64_t> min_time_{kMaxTime};
   std::atomic<int64_t> max_time_{kMinTime};
+  std::atomic<int64_t> min_valid_time_{kMinTime};
+  mutable absl::Mutex read_gate_;  // see the file comment (GC grace period)
+  mutable absl::Mutex alias_mu_;
+  absl::flat_hash_map<uint64_t, uint64_t> aliases_ ABSL_GUARDED_BY(alias_mu_);  // ref -> ref
+  absl::Mutex truncate_mu_;         // one Truncate at a time
 
   // Replay state (single-threaded).
   ReplayStats replay_;

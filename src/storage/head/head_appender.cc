@@ -22,23 +22,32 @@ int64_t WallClockMs() {
 class HeadAppender final : public Appender {
  public:
   explicit HeadAppender(Head* head) : head_(head) {}
-  ~HeadAppender() override = default;
+  ~HeadAppender() override { Clear(); }
 
   absl::StatusOr<SeriesRef> Append(SeriesRef ref, const labels::Labels& lset, int64_t t,
                                    double v) override {
     if (spent_) return absl::FailedPreconditionError("appender used after Commit or Rollback");
     if (auto st = CheckNotTooFarInFuture(t); !st.ok()) return st;
-    MemSeries* s = ref != 0 ? head_->GetByRef(ref) : nullptr;
+    if (const int64_t min_valid = head_->MinValidTime(); t < min_valid) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "sample timestamp ", t, " is older than the head's minimum time (data before ",
+          min_valid, " is already in an on-disk block)"));
+    }
+    // Pinned against garbage collection; the pin is kept while the series is in latest_.
+    MemSeries* s = ref != 0 ? head_->AcquireByRef(ref) : nullptr;
     if (s == nullptr) {
       if (auto st = ValidateLabels(lset); !st.ok()) return st;
       bool created;
-      s = head_->GetOrCreate(lset, &created);
+      s = head_->AcquireOrCreate(lset, &created);
     }
 
     bool has = false;
     int64_t newest_t = 0;
     double newest_v = 0;
-    if (auto it = latest_.find(s); it != latest_.end()) {
+    auto it = latest_.find(s);
+    const bool held = it != latest_.end();
+    if (held) {
+      head_->Release(s);  // this appender pins it already
       has = true;
       newest_t = it->second.first;
       newest_v = it->second.second;
@@ -49,17 +58,21 @@ class HeadAppender final : public Appender {
       newest_v = s->last_v();
     }
     if (has) {
+      absl::Status reject;
       if (t < newest_t) {
-        return absl::OutOfRangeError(
+        reject = absl::OutOfRangeError(
             absl::StrCat("out of order sample: timestamp ", t,
                          " is older than the series' newest sample ", newest_t));
+      } else if (t == newest_t &&
+                 std::bit_cast<uint64_t>(v) != std::bit_cast<uint64_t>(newest_v)) {
+        reject = absl::AlreadyExistsError(
+            absl::StrCat("duplicate sample for timestamp ", t, " with a different value"));
       }
-      if (t == newest_t) {
-        if (std::bit_cast<uint64_t>(v) != std::bit_cast<uint64_t>(newest_v)) {
-          return absl::AlreadyExistsError(absl::StrCat(
-              "duplicate sample for timestamp ", t, " with a different value"));
-        }
-        return s->ref();  // equal duplicate: accepted, nothing to store
+      if (!reject.ok() || t == newest_t) {  // rejected, or an equal duplicate (nothing to store)
+        const SeriesRef r = s->ref();
+        if (!held) head_->Release(s);
+        if (!reject.ok()) return reject;
+        return r;
       }
     }
     samples_.push_back({s, t, v});
@@ -130,7 +143,10 @@ class HeadAppender final : public Appender {
   }
 
  private:
+  // Drops the staged state and the pins on its series. Called after Head::Commit returned, i.e.
+  // after this appender's batch was applied (or failed), so the series may be collected now.
   void Clear() {
+    for (const auto& [s, _] : latest_) head_->Release(s);
     samples_ = {};
     latest_ = {};
     metadata_ = {};

@@ -27,6 +27,7 @@ class HeadQuerier final : public Querier {
     auto refs = index::PostingsForMatchers(head_->postings(), matchers);
     if (!refs.ok()) return series::NewErrorSeriesSet(refs.status());
     std::vector<std::unique_ptr<Series>> out;
+    Head::ReadGuard guard(head_);
     for (uint64_t ref : *refs) {
       MemSeries* s = head_->GetByRef(ref);
       if (s == nullptr) continue;
@@ -78,6 +79,7 @@ class HeadQuerier final : public Querier {
   absl::Status ForEachSeries(std::span<const labels::Matcher> matchers, Fn fn) {
     auto refs = index::PostingsForMatchers(head_->postings(), matchers);
     if (!refs.ok()) return refs.status();
+    Head::ReadGuard guard(head_);
     for (uint64_t ref : *refs) {
       MemSeries* s = head_->GetByRef(ref);
       if (s == nullptr) continue;

@@ -82,6 +82,29 @@ void MemSeries::Snapshot(int64_t mint, int64_t maxt, std::vector<chunk::ChunkDat
   }
 }
 
+bool MemSeries::TruncateBefore(int64_t mint, uint64_t* chunks_removed,
+                               uint64_t* samples_removed) {
+  size_t n = 0;
+  while (n < sealed_.size() && sealed_[n].max_t < mint) {
+    *samples_removed += chunk::XorDecoder(*sealed_[n].bytes).NumSamples();
+    ++n;
+  }
+  if (n > 0) {
+    sealed_.erase(sealed_.begin(), sealed_.begin() + static_cast<ptrdiff_t>(n));
+    *chunks_removed += n;
+    if (sealed_.empty()) sealed_.shrink_to_fit();
+  }
+  if (sealed_.empty() && open_.NumSamples() > 0 && open_.MaxTime() < mint) {
+    *samples_removed += open_.NumSamples();
+    ++*chunks_removed;
+    open_ = chunk::XorEncoder();
+  }
+  // Series with no chunk left forget their newest sample: anything appended later is >= mint,
+  // which is above it, so the ordering checks lose nothing.
+  if (sealed_.empty() && open_.NumSamples() == 0) has_samples_ = false;
+  return has_samples_;
+}
+
 size_t MemSeries::MemoryBytes() const {
   size_t n = sizeof(*this) + labels_.capacity() + sealed_.capacity() * sizeof(ChunkRef) +
              open_.SizeBytes();

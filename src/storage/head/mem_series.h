@@ -3,8 +3,8 @@
 // which the out-of-order and duplicate checks compare against.
 //
 // Thread-safety: `ref`, `hash` and `labels` are immutable after construction. Everything
-// else is guarded by the head's lock stripe for `hash` (see Head), except the `logged` flag,
-// which is atomic. Readers copy what they need (chunk pointers, the open chunk's bytes) under
+// else is guarded by the head's lock stripe for `hash` (see Head), except the `logged` flag
+// and the `pending` count, which are atomic. Readers copy what they need (chunk pointers, the open chunk's bytes) under
 // that lock, so they never race the appender.
 //
 // Memory: this struct is on the path of "bytes per active series", so it holds no per-series
@@ -66,9 +66,16 @@ class MemSeries {
   // Applies the ordering rules, then appends (cutting a new chunk when the policy says so).
   // `*new_chunk` is set when a chunk was cut or started.
   AppendOutcome Append(int64_t t, double v, const ChunkCutPolicy& policy, bool* new_chunk);
+  // Hints the CPU to fetch what the next Append writes (replay prefetches ahead).
+  void PrefetchForAppend() const {
+    __builtin_prefetch(open_.Bytes().data() + open_.SizeBytes(), 1);
+  }
   // Chunks overlapping [mint, maxt], oldest first; the open chunk is copied.
   void Snapshot(int64_t mint, int64_t maxt, std::vector<chunk::ChunkData>* out) const;
   size_t num_chunks() const { return sealed_.size() + (open_.NumSamples() > 0 ? 1 : 0); }
+  // Drops chunks whose max_t < mint (the open one too, if it ends before mint); adds what went
+  // to the counters. A chunk straddling mint stays. Returns has_samples() afterwards.
+  bool TruncateBefore(int64_t mint, uint64_t* chunks_removed, uint64_t* samples_removed);
   // Heap bytes held (chunk bytes and bookkeeping), for memory accounting.
   size_t MemoryBytes() const;
 
@@ -77,6 +84,10 @@ class MemSeries {
   void set_logged() { logged_.store(true, std::memory_order_release); }
   // Set (under the stripe lock) by the one committer that adds the series to the postings.
   bool indexed = false;
+  // Appenders holding this series between Append and the end of Commit/Rollback; garbage
+  // collection skips series with pending > 0 (see Head). Incremented only under the hash or
+  // ref stripe lock through which the series was found.
+  std::atomic<uint32_t> pending{0};
 
   MemSeries* hash_next = nullptr;  // collision chain in the by-hash map (stripe lock)
 

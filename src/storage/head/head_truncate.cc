@@ -1,0 +1,99 @@
+// Head::Truncate: drops chunks older than the new minimum time and garbage-collects series left
+// without samples. The safety argument (pending counts for appenders, a grace period on
+// read_gate_ for readers) is in head.h.
+
+#include <vector>
+
+#include "spdlog/spdlog.h"
+#include "storage/head/head.h"
+
+namespace xscaler::storage::head {
+
+TruncateStats Head::Truncate(int64_t mint) {
+  absl::MutexLock truncating(&truncate_mu_);
+  // First: from here on no new sample < mint can be applied (Append rejects it, ApplySample
+  // drops it), so what the scan below removes cannot come back.
+  SetMinValidTime(mint);
+  TruncateStats ts;
+  // Appends during the scan lower min_time_ again (to values >= mint); the scan's own minimum
+  // is folded in at the end.
+  min_time_.store(kMaxTime, std::memory_order_relaxed);
+  int64_t new_min = kMaxTime;
+  std::vector<MemSeries*> batch;
+  std::vector<MemSeries*> candidates;
+  // Only Truncate frees series and it is serialised by truncate_mu_, so pointers collected
+  // under a ref stripe lock stay valid for the rest of this function.
+  for (size_t i = 0; i <= mask_; ++i) {
+    batch.clear();
+    {
+      absl::ReaderMutexLock lock(&ref_stripes_[i].mu);
+      for (const auto& [_, s] : ref_stripes_[i].by_ref) batch.push_back(s.get());
+    }
+    for (MemSeries* s : batch) {
+      absl::MutexLock lock(&StripeLock(s));
+      if (s->TruncateBefore(mint, &ts.chunks_removed, &ts.samples_removed)) {
+        new_min = std::min(new_min, s->min_t());
+      } else if (s->pending.load(std::memory_order_acquire) == 0) {
+        candidates.push_back(s);
+      }
+    }
+  }
+
+  std::vector<std::unique_ptr<MemSeries>> dead;
+  std::vector<MemSeries*> dead_indexed;
+  for (MemSeries* s : candidates) {
+    HashStripe& hs = hash_stripes_[s->hash() & mask_];
+    absl::MutexLock hlock(&hs.mu);
+    // An appender may have found it (and appended) since the scan.
+    if (s->has_samples() || s->pending.load(std::memory_order_acquire) != 0) continue;
+    RefStripe& rs = ref_stripes_[s->ref() & mask_];
+    absl::MutexLock rlock(&rs.mu);
+    // With both locks held nobody can take a new pending count (AcquireByRef holds the ref
+    // stripe lock, AcquireOrCreate the hash stripe lock).
+    if (s->pending.load(std::memory_order_acquire) != 0) continue;
+    auto it = rs.by_ref.find(s->ref());
+    if (it == rs.by_ref.end() || it->second.get() != s) continue;
+    dead.push_back(std::move(it->second));
+    rs.by_ref.erase(it);
+    auto hit = hs.by_hash.find(s->hash());
+    if (hit != hs.by_hash.end()) {
+      MemSeries** link = &hit->second;
+      while (*link != nullptr && *link != s) link = &(*link)->hash_next;
+      if (*link == s) *link = s->hash_next;
+      if (hit->second == nullptr) hs.by_hash.erase(hit);
+    }
+    if (s->indexed) dead_indexed.push_back(s);
+  }
+  if (!dead_indexed.empty()) {
+    std::vector<std::pair<uint64_t, labels::Labels>> gone;
+    gone.reserve(dead_indexed.size());
+    for (MemSeries* s : dead_indexed) gone.emplace_back(s->ref(), s->Labels());
+    postings_.DeleteBatch(gone);
+  }
+  num_series_.fetch_sub(dead_indexed.size(), std::memory_order_relaxed);
+  num_chunks_.fetch_sub(ts.chunks_removed, std::memory_order_relaxed);
+  num_samples_.fetch_sub(ts.samples_removed, std::memory_order_relaxed);
+  ts.series_removed = dead.size();
+
+  if (!dead.empty()) {
+    // Grace period: a reader that looked one of these up before it was unlinked holds
+    // read_gate_ shared until it is done with the pointer.
+    absl::MutexLock gate(&read_gate_);
+  }
+  dead.clear();
+
+  if (ts.series_removed > 0) {
+    absl::MutexLock lock(&alias_mu_);
+    absl::erase_if(aliases_, [&](const auto& a) { return GetByRef(a.second) == nullptr; });
+  }
+
+  int64_t cur = min_time_.load(std::memory_order_relaxed);
+  while (new_min < cur &&
+         !min_time_.compare_exchange_weak(cur, new_min, std::memory_order_relaxed)) {
+  }
+  spdlog::debug("head truncated before {}: {} chunks, {} samples, {} series removed", mint,
+                ts.chunks_removed, ts.samples_removed, ts.series_removed);
+  return ts;
+}
+
+}  // namespace xscaler::storage::head
