@@ -568,6 +568,7 @@ class TestStorage {
     std::filesystem::remove_all(base_, ec);
     storage::TsdbOptions opts;
     opts.wal.sync = false;  // scratch data: durability is not under test here
+    opts.background = false;  // no head cuts behind the test's back: "load" writes old samples
     auto db = storage::Tsdb::Open((base_ / std::to_string(generation_++)).string(), opts);
     if (!db.ok()) return db.status();
     db_ = std::move(*db);

@@ -1,22 +1,44 @@
-// Tsdb: one tenant's database — the in-memory head behind a write-ahead log in `dir/wal`.
-// Implements storage::Storage. Open replays the WAL into the head (logging progress), repairs
-// a corrupt or torn tail by truncating at the last good frame, then opens a WAL writer; it
-// returns only when the database is ready to serve. On-disk blocks, compaction and retention
-// come later (issue 3) and will slot in behind the same Storage interface, with the querier
-// merging head and blocks.
+// Tsdb: one tenant's database — the in-memory head behind a write-ahead log in `dir/wal`, plus
+// immutable on-disk blocks `dir/<ulid>/` that the head is cut into and that compaction merges.
+// Implements storage::Storage. The overall picture (dir layout, write path, block cutting,
+// compaction, retention, restart) is docs/format/README.md.
+//
+// Open: locks `dir/LOCK`, removes unfinished block dirs (*.tmp-for-creation/-deletion), removes
+// blocks already compacted into another block (crash between publishing a compaction and
+// deleting its sources), opens every block (a corrupt one is moved to dir/quarantine/<ulid>
+// and logged; the rest is served), raises the head's minimum valid time to the newest block's
+// max_time (so replay skips what blocks hold), replays the WAL, opens a WAL writer and starts
+// the background compactor. Returns only when the database is ready to serve.
+//
+// Invariant ("exactly once"): every acknowledged sample is in a block or in the WAL/head, and
+// a sample below `persisted until` (the newest block max_time) is never replayed into the
+// head: blocks are published (durable, renamed into place) before the head is truncated and
+// the WAL checkpointed, and the head rejects appends below a range before that range is cut.
+//
+// Concurrency: appends and queries never wait for compaction. Queriers take a copy of the
+// block list (shared_ptrs: each block stays on disk until its last querier goes) plus the
+// head. Compaction rounds (Compact/Flush/background) are serialized by their own mutex and
+// write files without holding anything appends or queries need; the only contact with the
+// append path is a momentary barrier (waiting for in-flight commits) when a head range is cut.
 //
 // Thread-safety: safe for concurrent use (see storage.h). Appenders and queriers must not
 // outlive the Tsdb; Commits after Close fail.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "base/env.h"
+#include "storage/block/block.h"
 #include "storage/head/head.h"
 #include "storage/storage.h"
 #include "storage/wal/wal.h"
@@ -25,41 +47,172 @@ namespace xscaler::storage {
 
 using HeadStats = head::HeadStats;
 
+inline constexpr int64_t kHourMs = 3600 * 1000;
+inline constexpr int64_t kDayMs = 24 * kHourMs;
+
 struct TsdbOptions {
   base::Env* env = nullptr;  // null: base::Env::Default()
-  head::HeadOptions head;
+  head::HeadOptions head;    // head.chunk.chunk_range_ms is overridden by block_range_ms
   wal::WriterOptions wal;
+  block::WriteOptions block;
+
+  // Time range of a block cut from the head (and of head chunks, so none straddles a block).
+  int64_t block_range_ms = 2 * kHourMs;
+  // Largest block compaction builds; 0 = min(retention_ms / 10, 31 d), at least block_range.
+  int64_t max_block_range_ms = 0;
+  // Blocks entirely older than (newest block max_time - retention_ms) are dropped; 0 = forever.
+  // Changed live by SetRetention.
+  int64_t retention_ms = 15 * kDayMs;
+  // Oldest blocks are dropped while the blocks take more bytes; 0 = no cap. SetMaxBytes.
+  uint64_t max_bytes = 0;
+  // A thread runs Compact() every compaction_interval_ms and as soon as the head spans more
+  // than 1.5 block ranges.
+  bool background = true;
+  int64_t compaction_interval_ms = 60 * 1000;
+  // For offline inspection (`xscaler tsdb dump/verify`): no LOCK, no WAL writer (Commit fails),
+  // no background work, no changes on disk (corrupt blocks are skipped and listed, not moved).
+  bool read_only = false;
+  int replay_threads = 0;  // WAL replay workers; 0 = hardware concurrency
+};
+
+// Counters and sizes for /api/v1/status/tsdb. Inherits the head's (num_series, ... are the
+// head's figures).
+struct TsdbStats : HeadStats {
+  size_t num_blocks = 0;
+  uint64_t blocks_bytes = 0;   // on disk
+  uint64_t blocks_series = 0;  // sum over blocks (a series in two blocks counts twice)
+  uint64_t blocks_samples = 0;
+  int64_t blocks_min_time = kMaxTime;  // kMaxTime / kMinTime without blocks
+  int64_t blocks_max_time = kMinTime;  // exclusive
+  uint64_t wal_bytes = 0;              // segments + checkpoint
+  // Everything below this time is in blocks (the head rejects older samples); kMinTime if
+  // nothing was cut yet.
+  int64_t persisted_until = kMinTime;
+  uint64_t quarantined_blocks = 0;  // since Open (read_only: blocks that failed to open)
+
+  uint64_t head_cuts = 0;           // level-1 blocks written from the head
+  uint64_t compactions = 0;         // block merges
+  uint64_t blocks_deleted = 0;      // by retention, size caps or DeleteBlock
+  uint64_t checkpoints = 0;
+  uint64_t compaction_failures = 0;  // rounds that ended with an error
+  int64_t last_compaction_unix_ms = 0;  // end of the last round (0: none yet)
+  double last_compaction_seconds = 0;
+  std::string last_compaction_error;  // empty when the last round succeeded
+};
+
+// A block directory that could not be opened (read_only Open lists them; otherwise they were
+// moved to dir/quarantine/).
+struct BadBlock {
+  std::string dir;
+  absl::Status error;
 };
 
 class Tsdb final : public Storage {
  public:
-  // Creates `dir` if needed, replays `dir/wal` and opens it for writing.
+  // Creates `dir` if needed (not when read_only), opens blocks, replays `dir/wal`.
+  // FailedPrecondition if another process (or Tsdb) holds the dir's lock.
   static absl::StatusOr<std::unique_ptr<Tsdb>> Open(std::string dir, TsdbOptions opts = {});
   ~Tsdb() override;  // Close(), errors logged
 
-  // Syncs and closes the WAL. Idempotent.
+  // Stops the background compactor (waiting for a running round), syncs and closes the WAL.
+  // Idempotent. Queriers still open keep working; appenders' Commits fail.
   absl::Status Close();
 
-  std::unique_ptr<Appender> NewAppender() override { return head_->NewAppender(); }
-  std::unique_ptr<Querier> NewQuerier(int64_t mint, int64_t maxt) override {
-    return head_->NewQuerier(mint, maxt);
-  }
+  std::unique_ptr<Appender> NewAppender() override;
+  // Merge of the blocks overlapping [mint, maxt] (oldest first, each pinned) and the head.
+  std::unique_ptr<Querier> NewQuerier(int64_t mint, int64_t maxt) override;
   std::map<std::string, MetricMetadata> Metadata() const override { return head_->Metadata(); }
 
-  HeadStats Stats() const { return head_->Stats(); }
+  // One compaction round: cut head ranges older than the newest 1.5 block ranges into level-1
+  // blocks (then truncate the head and checkpoint the WAL), merge blocks as compact::Plan says,
+  // drop blocks beyond retention / max_bytes. Errors (e.g. ENOSPC) are returned, recorded in
+  // Stats and retried by the next round; nothing published changes until a new block is
+  // durable. FailedPrecondition when read_only or closed.
+  absl::Status Compact();
+  // Cuts everything the head holds into blocks (the partial newest range too), then runs the
+  // rest of a round. Afterwards the head accepts only samples newer than what it held; a new
+  // series' samples in the flushed range are rejected as too old. For benchmarks and admin.
+  absl::Status Flush();
+
+  // Live changes (per-tenant runtime overrides); take effect in the next round.
+  void SetRetention(int64_t retention_ms);
+  void SetMaxBytes(uint64_t max_bytes);
+  int64_t retention_ms() const { return retention_ms_.load(std::memory_order_relaxed); }
+
+  // The published blocks, by min_time (then ulid). Holding one pins it.
+  std::vector<std::shared_ptr<block::Block>> Blocks() const;
+  uint64_t BlocksSizeBytes() const;
+  // Unpublishes and deletes one block (its dir goes when the last querier lets go). For the
+  // global size cap across tenants. NotFound if no such block is published.
+  absl::Status DeleteBlock(const std::string& ulid);
+  // Deletes the block with the smallest min_time; returns its size, 0 when there is none.
+  uint64_t DeleteOldestBlock();
+  // Blocks that failed to open in Open (see BadBlock).
+  const std::vector<BadBlock>& bad_blocks() const { return bad_blocks_; }
+
+  TsdbStats Stats() const;
   const head::ReplayStats& replay_stats() const { return head_->replay_stats(); }
   head::Head& head() { return *head_; }
   const std::string& dir() const { return dir_; }
+  const TsdbOptions& options() const { return opts_; }
 
  private:
+  class TsdbAppender;
   Tsdb(std::string dir, TsdbOptions opts);
+
+  absl::Status OpenBlocks();
+  absl::Status Quarantine(const std::string& name, const absl::Status& why);
+  absl::Status RunRound(bool flush);
+  // Cuts head ranges into blocks; *cut_any tells whether the head was truncated.
+  absl::Status CutHead(bool flush, bool* cut_any) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+  absl::Status CheckpointWal(int64_t mint) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+  absl::Status CompactBlocks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+  absl::Status ApplyRetention() ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+  std::vector<int64_t> CompactionRanges() const;
+  // Drops `ulids` from the published list and marks them deleted; returns how many.
+  size_t Unpublish(const std::vector<std::string>& ulids);
+  // Whether the head spans more than 1.5 block ranges beyond what is persisted.
+  bool HeadNeedsCut() const;
+  void MaybeWakeCompactor();
+  void BackgroundLoop();
+  bool BgShouldRun() const ABSL_SHARED_LOCKS_REQUIRED(bg_mu_);
 
   const std::string dir_;
   const TsdbOptions opts_;
   std::unique_ptr<head::Head> head_;
   std::unique_ptr<wal::Writer> wal_;
+  std::unique_ptr<base::FileLock> lock_;
+  std::vector<BadBlock> bad_blocks_;  // set in Open only
+
+  std::atomic<int64_t> retention_ms_;
+  std::atomic<uint64_t> max_bytes_;
+  // Everything below it is in blocks; written under compact_mu_, read anywhere.
+  std::atomic<int64_t> persisted_until_{kMinTime};
+
+  mutable absl::Mutex blocks_mu_;
+  std::vector<std::shared_ptr<block::Block>> blocks_ ABSL_GUARDED_BY(blocks_mu_);
+
+  // Held shared by every Commit; taken exclusively for an instant when a head range is cut,
+  // so that every commit that could still apply samples below the new minimum valid time has
+  // finished (including adding new series to the postings) before the range is read.
+  absl::Mutex commit_mu_;
+
+  absl::Mutex compact_mu_;  // one round at a time
+  bool checkpoint_pending_ ABSL_GUARDED_BY(compact_mu_) = false;  // last checkpoint failed
+
+  mutable absl::Mutex stats_mu_;
+  TsdbStats counters_ ABSL_GUARDED_BY(stats_mu_);  // only the counter/error fields are used
+
+  absl::Mutex bg_mu_;
+  bool stop_ ABSL_GUARDED_BY(bg_mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(bg_mu_) = false;
+  bool backoff_ ABSL_GUARDED_BY(bg_mu_) = false;  // last round failed: wait the full interval
+  std::atomic<bool> wake_requested_{false};
+  std::thread bg_;
+
   absl::Mutex close_mu_;
   bool closed_ ABSL_GUARDED_BY(close_mu_) = false;
+  std::atomic<bool> closing_{false};
 };
 
 }  // namespace xscaler::storage
