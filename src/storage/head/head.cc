@@ -39,9 +39,20 @@ Head::Head(HeadOptions opts)
     : opts_(opts),
       mask_(std::bit_ceil(std::max<size_t>(opts.stripes, 1)) - 1),
       hash_stripes_(new HashStripe[mask_ + 1]),
-      ref_stripes_(new RefStripe[mask_ + 1]) {}
+      ref_stripes_(new RefStripe[mask_ + 1]) {
+  SetOooWindow(opts.ooo_window_ms);
+}
 
 Head::~Head() = default;
+
+absl::Status Head::EnableChunkMapper(base::Env* env, std::string dir, ChunkMapperOptions opts) {
+  if (store_ != nullptr) return absl::FailedPreconditionError("head chunk mapper already enabled");
+  opts.keep_existing = false;
+  auto m = ChunkMapper::Open(env, std::move(dir), opts);
+  if (!m.ok()) return m.status();
+  store_ = std::make_unique<ChunkStore>(*std::move(m));
+  return absl::OkStatus();
+}
 
 MemSeries* Head::GetByRef(uint64_t ref) const {
   const RefStripe& st = ref_stripes_[ref & mask_];
@@ -141,8 +152,13 @@ MemSeries* Head::CreateWithRef(const labels::Labels& lset, uint64_t ref) {
   HashStripe& st = hash_stripes_[hash & mask_];
   absl::MutexLock lock(&st.mu);
   if (MemSeries* s = FindLocked(st, hash, enc)) {  // same labels under another ref
-    absl::MutexLock alias(&alias_mu_);
-    aliases_[ref] = s->ref();
+    {
+      absl::MutexLock alias(&alias_mu_);
+      aliases_[ref] = s->ref();
+    }
+    // The alias ref was handed out once: a new series must never get it again, or a later
+    // checkpoint would keep the old definition for it and replay would mislabel its samples.
+    ReserveRefsThrough(ref);
     return s;
   }
   auto owned = std::make_unique<MemSeries>(ref, hash, std::move(enc));
@@ -152,10 +168,14 @@ MemSeries* Head::CreateWithRef(const labels::Labels& lset, uint64_t ref) {
   s->hash_next = chain;
   chain = s;
   InsertRef(std::move(owned));
+  ReserveRefsThrough(ref);
+  return s;
+}
+
+void Head::ReserveRefsThrough(uint64_t ref) {
   uint64_t next = next_ref_.load();
   while (next <= ref && !next_ref_.compare_exchange_weak(next, ref + 1)) {
   }
-  return s;
 }
 
 void Head::NoteTime(int64_t t) {
@@ -167,7 +187,7 @@ void Head::NoteTime(int64_t t) {
   }
 }
 
-bool Head::ApplySample(MemSeries* s, int64_t t, double v, bool* dropped) {
+bool Head::ApplySample(MemSeries* s, int64_t t, double v, bool ooo, bool* dropped) {
   *dropped = false;
   bool first = false;
   bool new_chunk = false;
@@ -182,7 +202,16 @@ bool Head::ApplySample(MemSeries* s, int64_t t, double v, bool* dropped) {
       *dropped = true;
       return false;
     }
-    out = s->Append(t, v, opts_.chunk, &new_chunk);
+    if (ooo) {
+      const bool had = s->has_samples();
+      const int64_t last = s->last_t();
+      out = s->AppendOoo(t, v, opts_.chunk, store_.get(), &new_chunk);
+      if (out == AppendOutcome::kAppended && had && t < last) {
+        ooo_samples_.fetch_add(1, std::memory_order_relaxed);
+      }
+    } else {
+      out = s->Append(t, v, opts_.chunk, store_.get(), &new_chunk);
+    }
     if (out == AppendOutcome::kAppended && !s->indexed) {
       s->indexed = true;
       first = true;
@@ -221,19 +250,32 @@ bool Head::MetadataEquals(const std::string& family, const MetricMetadata& md) c
 void Head::ApplyBatch(Batch& b) {
   for (MemSeries* s : b.newly_logged) s->set_logged();
   std::vector<MemSeries*> to_index;
-  for (const auto& ss : b.samples) {
+  auto apply = [&](const StagedSample& ss) {
     bool dropped;
-    if (ApplySample(ss.series, ss.t, ss.v, &dropped)) to_index.push_back(ss.series);
-    if (dropped) {
-      // Rare (a race between requests on one series), so decoding the labels here is fine.
-      std::string metric(ss.series->Labels().MetricName());
-      auto it = std::find_if(b.dropped.begin(), b.dropped.end(),
-                             [&](const CommitDrop& d) { return d.metric == metric; });
-      if (it == b.dropped.end()) {
-        b.dropped.push_back({std::move(metric), 1});
-      } else {
-        ++it->samples;
-      }
+    if (ApplySample(ss.series, ss.t, ss.v, ss.ooo, &dropped)) to_index.push_back(ss.series);
+    if (!dropped) return;
+    // Rare (a race between requests on one series), so decoding the labels here is fine.
+    std::string metric(ss.series->Labels().MetricName());
+    auto it = std::find_if(b.dropped.begin(), b.dropped.end(),
+                           [&](const CommitDrop& d) { return d.metric == metric; });
+    if (it == b.dropped.end()) {
+      b.dropped.push_back({std::move(metric), 1});
+    } else {
+      ++it->samples;
+    }
+  };
+  // In WAL order: the batch's in-order samples record, then its out-of-order one (Commit).
+  bool any_ooo = false;
+  for (const auto& ss : b.samples) {
+    if (ss.ooo) {
+      any_ooo = true;
+    } else {
+      apply(ss);
+    }
+  }
+  if (any_ooo) {
+    for (const auto& ss : b.samples) {
+      if (ss.ooo) apply(ss);
     }
   }
   // Postings after samples: a querier that finds the series also finds its samples.
@@ -318,6 +360,8 @@ HeadStats Head::Stats() const {
   s.min_time = min_time_.load(std::memory_order_relaxed);
   s.max_time = max_time_.load(std::memory_order_relaxed);
   s.dropped_samples = dropped_.load(std::memory_order_relaxed);
+  s.ooo_samples = ooo_samples_.load(std::memory_order_relaxed);
+  s.chunk_write_failures = store_ != nullptr ? store_->write_failures() : 0;
   return s;
 }
 
@@ -370,7 +414,9 @@ void Head::ReplayRecord(std::string_view record) {
       }
       break;
     }
-    case wal::RecordType::kSamples: {
+    case wal::RecordType::kSamples:
+    case wal::RecordType::kOooSamples: {
+      const bool ooo = *type == wal::RecordType::kOooSamples;
       if (auto st = wal::DecodeSamples(record, &replay_samples_buf_); !st.ok()) {
         ++replay_.bad_records;
         spdlog::warn("wal replay: skipping samples record: {}", st.ToString());
@@ -387,7 +433,7 @@ void Head::ReplayRecord(std::string_view record) {
           continue;
         }
         bool dropped;
-        if (ApplySample(it->second, r.t, r.v, &dropped)) {
+        if (ApplySample(it->second, r.t, r.v, ooo, &dropped)) {
           postings_.Add(it->second->ref(), it->second->Labels());
         }
         if (dropped) ++replay_.dropped_samples;

@@ -34,6 +34,28 @@
 // This also frees series created by a commit that failed or was rolled back: they have no
 // samples and no pending appender, so the next Truncate collects them.
 //
+// Out-of-order samples (HeadOptions::ooo_window_ms / SetOooWindow; 0 = off): a sample older
+// than its series' newest one is accepted when t >= max(max_time - window, MinValidTime()),
+// where max_time is the newest sample of the head (or of this series, if newer); a timestamp
+// the series already holds is a duplicate (same value, accepted and ignored) or a conflict
+// (AlreadyExists), as for in-order samples. The appender decides; its batch logs such samples
+// in a separate WAL record (kOooSamples, after the in-order record) and they are applied in
+// that order with MemSeries::AppendOoo, whose outcome depends only on the series' state, so
+// replay rebuilds the same head even if the window has changed since. An in-order sample
+// that loses a race to a concurrent newer one is still dropped (not re-routed), as replay
+// would. OOO samples live apart from the in-order chunks (MemSeries) and are merged by
+// timestamp at read time (queriers, ChunkSeries). Limitation: samples older than
+// MinValidTime() (already in a block) are rejected even inside the window; with blocks cut
+// at 1.5 x block range, a window up to half a block range never hits this.
+//
+// Full chunks off the heap (EnableChunkMapper): a series' full in-order chunks are written to
+// a ChunkMapper (chunks_head/, head_chunks.md) when sealed, under the stripe lock, and the
+// series keeps 24 bytes per chunk (MappedChunk); a failed write keeps the chunk on the heap
+// and is retried at the series' next seal. Readers read them back (mmap) under the stripe
+// lock; a read error reaches the querier / ChunkSeries as an error. Truncate drops the refs
+// first, then the files whose chunks all end before the new minimum. Without a mapper (tests,
+// benchmarks) every chunk stays on the heap. Out-of-order chunks always stay on the heap.
+//
 // Minimum valid time: samples with t < MinValidTime() are rejected by Append (OutOfRange),
 // dropped when a commit that staged them before a concurrent Truncate is applied (reported in
 // DroppedAtCommit), and skipped by replay, so the head never holds data that is already in a
@@ -43,6 +65,7 @@
 // not outlive the Head.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -56,7 +79,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "base/env.h"
 #include "labels/labels.h"
+#include "storage/head/chunk_store.h"
 #include "storage/head/mem_series.h"
 #include "storage/index/mem_postings.h"
 #include "storage/series/chunk_series.h"
@@ -80,6 +105,9 @@ struct HeadOptions {
   int64_t max_future_ms = 10 * 60 * 1000;
   // Server clock in ms for that check; null = the system wall clock.
   int64_t (*now_ms)() = nullptr;
+  // Out-of-order window in ms (0 = out-of-order samples are rejected, like Mimir's default);
+  // see the file comment. Changed live by Head::SetOooWindow.
+  int64_t ooo_window_ms = 0;
 };
 
 struct HeadStats {
@@ -91,6 +119,8 @@ struct HeadStats {
   // Samples that were acknowledged by Commit but lost an ordering race, or were dropped on
   // replay by the same rule.
   uint64_t dropped_samples = 0;
+  uint64_t ooo_samples = 0;  // out-of-order samples applied into out-of-order data (ever)
+  uint64_t chunk_write_failures = 0;  // full chunks the chunk mapper failed to take (ever)
 };
 
 struct ReplayStats {
@@ -117,6 +147,7 @@ struct StagedSample {
   MemSeries* series;
   int64_t t;
   double v;
+  bool ooo = false;  // accepted as out-of-order (logged as kOooSamples)
 };
 
 class Head {
@@ -129,6 +160,15 @@ class Head {
   // The WAL commits are written to before being applied; null (the default) keeps the head
   // purely in memory (tests, benchmarks). REQUIRES: no commit in flight.
   void SetWal(wal::Writer* wal) { wal_ = wal; }
+
+  // Moves full in-order chunks off the heap into a ChunkMapper over `dir` (Tsdb:
+  // <tenant dir>/chunks_head), which starts empty (files of an earlier process are removed:
+  // WAL replay writes the chunks again). REQUIRES: called at most once, before any append,
+  // replay or query. Errors: the directory cannot be created or listed.
+  // `opts` (file size) is for tests; keep_existing is not supported (replay re-writes).
+  absl::Status EnableChunkMapper(base::Env* env, std::string dir, ChunkMapperOptions opts = {});
+  // Null unless EnableChunkMapper succeeded.
+  const ChunkStore* chunk_store() const { return store_.get(); }
 
   std::unique_ptr<Appender> NewAppender();
   std::unique_ptr<Querier> NewQuerier(int64_t mint, int64_t maxt);
@@ -159,6 +199,13 @@ class Head {
   // queriers. Afterwards appends with t < mint fail with OutOfRange and Stats().min_time is
   // the oldest sample still held.
   TruncateStats Truncate(int64_t mint);
+
+  // The out-of-order window in ms (0 = off). Safe to change at any time (per-tenant
+  // overrides); appends staged afterwards use the new value.
+  void SetOooWindow(int64_t ms) { ooo_window_ms_.store(std::max<int64_t>(ms, 0), std::memory_order_relaxed); }
+  int64_t OooWindow() const { return ooo_window_ms_.load(std::memory_order_relaxed); }
+  // Newest sample ever applied (HeadStats::max_time).
+  int64_t MaxTime() const { return max_time_.load(std::memory_order_relaxed); }
 
   // Samples older than this are rejected by Append and skipped by replay. kMinTime initially.
   int64_t MinValidTime() const { return min_valid_time_.load(std::memory_order_acquire); }
@@ -233,10 +280,13 @@ class Head {
   // Appends under the stripe lock, updating stats; returns whether the series must now be
   // added to the postings (its first sample).
   // Samples older than MinValidTime() count as dropped.
-  bool ApplySample(MemSeries* s, int64_t t, double v, bool* dropped);
+  // `ooo`: applied with MemSeries::AppendOoo instead of Append.
+  bool ApplySample(MemSeries* s, int64_t t, double v, bool ooo, bool* dropped);
   void ApplyMetadata(std::span<const wal::MetadataRecord> metadata);
   void ApplyBatch(Batch& b);
   void NoteTime(int64_t t);
+  // Makes sure refs <= `ref` are never handed to new series (replayed refs were used before).
+  void ReserveRefsThrough(uint64_t ref);
 
   const HeadOptions opts_;
   const size_t mask_;
@@ -245,6 +295,7 @@ class Head {
   index::MemPostings postings_;
   std::atomic<uint64_t> next_ref_{1};
   wal::Writer* wal_ = nullptr;
+  std::unique_ptr<ChunkStore> store_;  // set once, before use (EnableChunkMapper)
 
   // Commit pipeline: see the file comment.
   absl::Mutex pipe_mu_;
@@ -260,6 +311,8 @@ class Head {
   std::atomic<uint64_t> num_samples_{0};
   std::atomic<uint64_t> num_chunks_{0};
   std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> ooo_samples_{0};
+  std::atomic<int64_t> ooo_window_ms_{0};
   std::atomic<int64_t> min_time_{kMaxTime};
   std::atomic<int64_t> max_time_{kMinTime};
   std::atomic<int64_t> min_valid_time_{kMinTime};

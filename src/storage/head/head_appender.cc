@@ -1,6 +1,7 @@
 // The head's storage::Appender: validates and stages samples, catching out-of-order and
 // conflicting duplicates against both the committed head and this appender's own batch, then
-// commits them through Head::Commit (WAL first, then the head).
+// commits them through Head::Commit (WAL first, then the head). Samples older than their
+// series' newest one are staged as out-of-order when the head's window allows (head.h).
 
 #include <algorithm>
 #include <bit>
@@ -12,6 +13,21 @@
 
 namespace xscaler::storage::head {
 namespace {
+
+// "10m", "1h30m", "45s", "1500ms": the window as an operator would configure it.
+std::string FormatDuration(int64_t ms) {
+  if (ms % 1000 != 0) return absl::StrCat(ms, "ms");
+  int64_t s = ms / 1000;
+  std::string out;
+  if (s >= 3600) absl::StrAppend(&out, s / 3600, "h");
+  if (s % 3600 >= 60) absl::StrAppend(&out, s % 3600 / 60, "m");
+  if (s % 60 != 0 || out.empty()) absl::StrAppend(&out, s % 60, "s");
+  return out;
+}
+
+bool SameBits(double a, double b) {
+  return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);
+}
 
 int64_t WallClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -57,13 +73,10 @@ class HeadAppender final : public Appender {
       newest_t = s->last_t();
       newest_v = s->last_v();
     }
+    if (has && t < newest_t) return StageOutOfOrder(s, held, t, v, newest_t, newest_v);
     if (has) {
       absl::Status reject;
-      if (t < newest_t) {
-        reject = absl::OutOfRangeError(
-            absl::StrCat("out of order sample: timestamp ", t,
-                         " is older than the series' newest sample ", newest_t));
-      } else if (t == newest_t &&
+      if (t == newest_t &&
                  std::bit_cast<uint64_t>(v) != std::bit_cast<uint64_t>(newest_v)) {
         reject = absl::AlreadyExistsError(
             absl::StrCat("duplicate sample for timestamp ", t, " with a different value"));
@@ -76,8 +89,59 @@ class HeadAppender final : public Appender {
       }
     }
     samples_.push_back({s, t, v});
+    if (staged_active_) staged_[{s, t}] = v;
     latest_[s] = {t, v};
     return s->ref();
+  }
+
+  // t < the series' newest sample (committed or staged). REQUIRES: t >= MinValidTime().
+  absl::StatusOr<SeriesRef> StageOutOfOrder(MemSeries* s, bool held, int64_t t, double v,
+                                            int64_t newest_t, double newest_v) {
+    const SeriesRef r = s->ref();
+    auto reject = [&](absl::Status st) -> absl::StatusOr<SeriesRef> {
+      if (!held) head_->Release(s);
+      return st;
+    };
+    const int64_t window = head_->OooWindow();
+    if (window <= 0) {
+      return reject(absl::OutOfRangeError(
+          absl::StrCat("out of order sample: timestamp ", t,
+                       " is older than the series' newest sample ", newest_t)));
+    }
+    const int64_t newest = std::max(head_->MaxTime(), newest_t);
+    const int64_t lower = newest < kMinTime + window ? kMinTime : newest - window;
+    if (t < lower) {
+      return reject(absl::OutOfRangeError(absl::StrCat(
+          "out of order sample: timestamp ", t, " is older than the series' newest sample ",
+          newest_t, " and outside the out-of-order window of ", FormatDuration(window),
+          " (the oldest timestamp accepted now is ", lower, ")")));
+    }
+    // One sample per timestamp, against this batch and then the committed series.
+    if (!staged_active_) {
+      for (const auto& ss : samples_) staged_[{ss.series, ss.t}] = ss.v;
+      staged_active_ = true;
+    }
+    double have = 0;
+    bool found = false;
+    if (auto it = staged_.find({s, t}); it != staged_.end()) {
+      found = true;
+      have = it->second;
+    } else {
+      absl::MutexLock lock(&head_->StripeLock(s));
+      found = s->Lookup(t, head_->chunk_store(), &have);
+    }
+    if (found) {
+      if (!SameBits(have, v)) {
+        return reject(absl::AlreadyExistsError(
+            absl::StrCat("duplicate sample for timestamp ", t, " with a different value")));
+      }
+      if (!held) head_->Release(s);
+      return r;  // an equal duplicate: nothing to store
+    }
+    samples_.push_back({s, t, v, /*ooo=*/true});
+    staged_[{s, t}] = v;
+    if (!held) latest_[s] = {newest_t, newest_v};  // keeps the pin
+    return r;
   }
 
   absl::Status CheckNotTooFarInFuture(int64_t t) const {
@@ -123,10 +187,17 @@ class HeadAppender final : public Appender {
       wal::EncodeSeries(recs, &records.emplace_back());
     }
     if (!samples_.empty()) {
-      std::vector<wal::SampleRecord> recs;
+      // In-order samples first, then the out-of-order ones: Head::ApplyBatch applies them in
+      // this order, as replay will.
+      std::vector<wal::SampleRecord> recs, ooo;
       recs.reserve(samples_.size());
-      for (const auto& ss : samples_) recs.push_back({ss.series->ref(), ss.t, ss.v});
-      wal::EncodeSamples(recs, &records.emplace_back());
+      for (const auto& ss : samples_) {
+        (ss.ooo ? ooo : recs).push_back({ss.series->ref(), ss.t, ss.v});
+      }
+      if (!recs.empty()) wal::EncodeSamples(recs, &records.emplace_back());
+      if (!ooo.empty()) {
+        wal::EncodeSamples(ooo, &records.emplace_back(), wal::RecordType::kOooSamples);
+      }
     }
     if (!metadata_.empty()) wal::EncodeMetadata(metadata_, &records.emplace_back());
 
@@ -149,6 +220,8 @@ class HeadAppender final : public Appender {
     for (const auto& [s, _] : latest_) head_->Release(s);
     samples_ = {};
     latest_ = {};
+    staged_ = {};
+    staged_active_ = false;
     metadata_ = {};
   }
 
@@ -158,6 +231,10 @@ class HeadAppender final : public Appender {
   std::vector<StagedSample> samples_;
   // Newest staged sample per series, for ordering checks within the batch.
   absl::flat_hash_map<MemSeries*, std::pair<int64_t, double>> latest_;
+  // Every staged (series, timestamp) -> value, built when the first out-of-order candidate
+  // needs a duplicate check inside the batch, and maintained from then on.
+  absl::flat_hash_map<std::pair<MemSeries*, int64_t>, double> staged_;
+  bool staged_active_ = false;
   std::vector<wal::MetadataRecord> metadata_;
 };
 

@@ -1,6 +1,7 @@
 // Head::ChunkSeries: the head's series over a block-aligned range [mint, maxt) as encoded
 // chunks, for cutting blocks. The series list (labels + ref) is taken up front and sorted;
-// each series' chunks are snapshotted under its stripe lock when Next reaches it.
+// each series' chunks are snapshotted under its stripe lock when Next reaches it; out-of-order
+// chunks are merged with the in-order ones into non-overlapping chunks before clipping.
 
 #include <algorithm>
 #include <memory>
@@ -9,7 +10,9 @@
 #include <vector>
 
 #include "storage/chunk/xor.h"
+#include "absl/strings/str_cat.h"
 #include "storage/head/head.h"
+#include "storage/head/ooo_merge.h"
 
 namespace xscaler::storage::head {
 namespace {
@@ -26,7 +29,7 @@ class HeadChunkSeriesSet final : public series::ChunkSeriesSet {
       if (s == nullptr) continue;
       {
         absl::MutexLock lock(&head_->StripeLock(s));
-        if (!s->has_samples() || s->last_t() < mint_ || s->min_t() >= maxt_) continue;
+        if (s->empty() || s->max_t() < mint_ || s->min_t() >= maxt_) continue;
       }
       list_.emplace_back(s->Labels(), ref);
     }
@@ -34,14 +37,25 @@ class HeadChunkSeriesSet final : public series::ChunkSeriesSet {
   }
 
   bool Next() override {
+    if (!err_.ok()) return false;
     while (++pos_ < list_.size()) {
       chunks_.clear();
+      bool overlaps = false;
+      absl::Status st;
       {
         Head::ReadGuard guard(head_);
         MemSeries* s = head_->GetByRef(list_[pos_].second);
         if (s == nullptr) continue;
         absl::MutexLock lock(&head_->StripeLock(s));
-        s->Snapshot(mint_, maxt_ - 1, &chunks_);
+        st = s->Snapshot(mint_, maxt_ - 1, head_->chunk_store(), &chunks_, &overlaps);
+      }
+      if (st.ok() && overlaps) st = MergeOverlappingChunks(&chunks_);
+      if (!st.ok()) {
+        err_ = absl::Status(st.code(), absl::StrCat("reading head series ",
+                                                    list_[pos_].first.ToString(), ": ",
+                                                    st.message()));
+        chunks_.clear();
+        return false;
       }
       Clip();
       if (!chunks_.empty()) return true;

@@ -1,11 +1,15 @@
 // The head's storage::Querier. Select snapshots the matching series under their stripe locks
 // (sealed chunks by shared pointer, the open chunk by copy), so the returned SeriesSet and its
-// iterators never touch head state again and can be read at leisure.
+// iterators never touch head state again and can be read at leisure. A series with
+// out-of-order data has its chunks merged (MergeOverlappingChunks) after the lock is released.
 
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/str_cat.h"
+
 #include "storage/head/head.h"
+#include "storage/head/ooo_merge.h"
 #include "storage/index/matchers.h"
 #include "storage/series/series_sets.h"
 
@@ -32,10 +36,18 @@ class HeadQuerier final : public Querier {
       MemSeries* s = head_->GetByRef(ref);
       if (s == nullptr) continue;
       std::vector<chunk::ChunkData> chunks;
+      bool overlaps = false;
+      absl::Status st;
       {
         absl::MutexLock lock(&head_->StripeLock(s));
         if (!InRangeLocked(*s)) continue;
-        s->Snapshot(mint_, maxt_, &chunks);
+        st = s->Snapshot(mint_, maxt_, head_->chunk_store(), &chunks, &overlaps);
+      }
+      if (st.ok() && overlaps) st = MergeOverlappingChunks(&chunks);
+      if (!st.ok()) {
+        return series::NewErrorSeriesSet(absl::Status(
+            st.code(), absl::StrCat("reading head series ", s->Labels().ToString(), ": ",
+                                    st.message())));
       }
       if (chunks.empty()) continue;
       out.push_back(
@@ -71,7 +83,7 @@ class HeadQuerier final : public Querier {
 
  private:
   bool InRangeLocked(const MemSeries& s) const {
-    return s.has_samples() && s.last_t() >= mint_ && s.min_t() <= maxt_;
+    return !s.empty() && s.max_t() >= mint_ && s.min_t() <= maxt_;
   }
 
   // Calls fn with the labels of every matching series that has samples in range.

@@ -45,7 +45,7 @@ TruncateStats Head::Truncate(int64_t mint) {
     HashStripe& hs = hash_stripes_[s->hash() & mask_];
     absl::MutexLock hlock(&hs.mu);
     // An appender may have found it (and appended) since the scan.
-    if (s->has_samples() || s->pending.load(std::memory_order_acquire) != 0) continue;
+    if (!s->empty() || s->pending.load(std::memory_order_acquire) != 0) continue;
     RefStripe& rs = ref_stripes_[s->ref() & mask_];
     absl::MutexLock rlock(&rs.mu);
     // With both locks held nobody can take a new pending count (AcquireByRef holds the ref
@@ -81,6 +81,15 @@ TruncateStats Head::Truncate(int64_t mint) {
     absl::MutexLock gate(&read_gate_);
   }
   dead.clear();
+
+  // Every ref below mint is gone from the series now; files holding only such chunks can go.
+  // (A series' chunk ending at or after mint keeps its file; readers hold what they read.)
+  if (store_ != nullptr) {
+    if (absl::Status st = store_->Truncate(mint); !st.ok()) {
+      spdlog::warn("head chunks {}: truncating before {}: {}; retried at the next truncation",
+                   store_->mapper().dir(), mint, st.ToString());
+    }
+  }
 
   if (ts.series_removed > 0) {
     absl::MutexLock lock(&alias_mu_);

@@ -1,5 +1,6 @@
 #include "storage/head/mem_series.h"
 
+#include <algorithm>
 #include <bit>
 
 #include "base/coding.h"
@@ -13,6 +14,9 @@ int64_t Window(int64_t t, int64_t range) {
   if (t % range != 0 && t < 0) --q;
   return q;
 }
+
+constexpr int64_t kNoTime = INT64_MAX;
+constexpr int64_t kNoTimeMax = INT64_MIN;
 
 }  // namespace
 
@@ -38,31 +42,165 @@ labels::Labels DecodeLabels(std::string_view enc) {
   return labels::Labels(std::move(ls));
 }
 
+namespace {
+
+bool SameBits(double a, double b) { return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b); }
+
+// Whether the chunk `bytes` holds a sample at t; its value in *v.
+bool ChunkHas(std::string_view bytes, int64_t t, double* v) {
+  chunk::XorDecoder d(bytes);
+  if (!d.Seek(t) || d.t() != t) return false;
+  *v = d.v();
+  return true;
+}
+
+}  // namespace
+
 int64_t MemSeries::min_t() const {
-  if (!sealed_.empty()) return sealed_.front().min_t;
-  return open_.MinTime();
+  int64_t m = kNoTime;
+  if (!mapped_.empty()) {
+    m = mapped_.front().min_t;
+  } else if (heap_ != nullptr) {
+    m = heap_->front().min_t;
+  } else if (open_.NumSamples() > 0) {
+    m = open_.MinTime();
+  }
+  if (ooo_ != nullptr) {
+    if (!ooo_->buf.empty()) m = std::min(m, ooo_->buf.front().first);
+    for (const auto& c : ooo_->chunks) m = std::min(m, c.min_t);
+  }
+  return m;
+}
+
+int64_t MemSeries::max_t() const {
+  // Out-of-order samples are older than the newest in-order one, unless the in-order chunks
+  // were truncated away.
+  if (has_samples_) return last_t_;
+  int64_t m = kNoTimeMax;
+  if (ooo_ != nullptr) {
+    if (!ooo_->buf.empty()) m = std::max(m, ooo_->buf.back().first);
+    for (const auto& c : ooo_->chunks) m = std::max(m, c.max_t);
+  }
+  return m;
+}
+
+AppendOutcome MemSeries::AppendOoo(int64_t t, double v, const ChunkCutPolicy& policy,
+                                   ChunkStore* store, bool* new_chunk) {
+  *new_chunk = false;
+  if (!has_samples_ || t >= last_t_) return Append(t, v, policy, store, new_chunk);
+  double have;
+  if (Lookup(t, store, &have)) {
+    return SameBits(have, v) ? AppendOutcome::kDuplicate : AppendOutcome::kConflict;
+  }
+  if (ooo_ == nullptr) ooo_ = std::make_unique<OooData>();
+  auto& buf = ooo_->buf;
+  auto it = std::lower_bound(
+      buf.begin(), buf.end(), t,
+      [](const std::pair<int64_t, double>& s, int64_t x) { return s.first < x; });
+  buf.insert(it, {t, v});
+  if (buf.size() >= kOooBufferSamples) {
+    chunk::XorEncoder enc;
+    for (const auto& [st, sv] : buf) enc.Append(st, sv);
+    ChunkRef c{enc.MinTime(), enc.MaxTime(), nullptr};
+    std::string bytes = enc.Release();
+    bytes.shrink_to_fit();
+    c.bytes = std::make_shared<const std::string>(std::move(bytes));
+    ooo_->chunks.push_back(std::move(c));
+    buf.clear();
+    *new_chunk = true;
+  }
+  return AppendOutcome::kAppended;
+}
+
+bool MemSeries::Lookup(int64_t t, const ChunkStore* store, double* v) const {
+  if (has_samples_ && t <= last_t_) {
+    if (t == last_t_) {
+      *v = last_v_;
+      return true;
+    }
+    if (open_.NumSamples() > 0 && t >= open_.MinTime()) {
+      if (ChunkHas(open_.Bytes(), t, v)) return true;
+    } else if (heap_ != nullptr && t >= heap_->front().min_t) {
+      // Ordered and disjoint: the last chunk starting at or before t.
+      auto it = std::upper_bound(heap_->begin(), heap_->end(), t,
+                                 [](int64_t x, const ChunkRef& c) { return x < c.min_t; });
+      --it;
+      if (t <= it->max_t && ChunkHas(*it->bytes, t, v)) return true;
+    } else if (!mapped_.empty() && store != nullptr) {
+      auto it = std::upper_bound(mapped_.begin(), mapped_.end(), t,
+                                 [](int64_t x, const MappedChunk& c) { return x < c.min_t; });
+      if (it != mapped_.begin()) {
+        --it;
+        if (t <= it->max_t()) {
+          absl::StatusOr<chunk::ChunkData> c = store->Read(it->ref);
+          if (c.ok() && ChunkHas(c->bytes, t, v)) return true;
+        }
+      }
+    }
+  }
+  if (ooo_ != nullptr) {
+    const auto& buf = ooo_->buf;
+    auto it = std::lower_bound(
+        buf.begin(), buf.end(), t,
+        [](const std::pair<int64_t, double>& s, int64_t x) { return s.first < x; });
+    if (it != buf.end() && it->first == t) {
+      *v = it->second;
+      return true;
+    }
+    for (const auto& c : ooo_->chunks) {
+      if (t >= c.min_t && t <= c.max_t && ChunkHas(*c.bytes, t, v)) return true;
+    }
+  }
+  return false;
+}
+
+void MemSeries::Seal(ChunkStore* store) {
+  const int64_t lo = open_.MinTime(), hi = open_.MaxTime();
+  const uint32_t n = open_.NumSamples();
+  std::string bytes = open_.Release();
+  auto mappable = [](int64_t a, int64_t b, uint32_t k) {
+    return static_cast<uint64_t>(b) - static_cast<uint64_t>(a) <= UINT32_MAX && k <= UINT16_MAX;
+  };
+  if (store != nullptr) {
+    // Earlier failed writes first, so mapped_ stays older than heap_.
+    while (heap_ != nullptr) {
+      const ChunkRef& c = heap_->front();
+      const uint32_t cn = chunk::XorDecoder(*c.bytes).NumSamples();
+      if (!mappable(c.min_t, c.max_t, cn)) break;
+      absl::StatusOr<uint64_t> ref = store->Write(ref_, c.min_t, c.max_t, *c.bytes);
+      if (!ref.ok()) break;
+      mapped_.push_back({c.min_t, *ref, static_cast<uint32_t>(c.max_t - c.min_t),
+                         static_cast<uint16_t>(cn)});
+      heap_->erase(heap_->begin());
+      if (heap_->empty()) heap_.reset();
+    }
+    if (heap_ == nullptr && mappable(lo, hi, n)) {
+      absl::StatusOr<uint64_t> ref = store->Write(ref_, lo, hi, bytes);
+      if (ref.ok()) {
+        mapped_.push_back({lo, *ref, static_cast<uint32_t>(hi - lo), static_cast<uint16_t>(n)});
+        return;
+      }
+    }
+  }
+  bytes.shrink_to_fit();  // the encoder grew it geometrically; sealed chunks live long
+  if (heap_ == nullptr) heap_ = std::make_unique<std::vector<ChunkRef>>();
+  heap_->push_back({lo, hi, std::make_shared<const std::string>(std::move(bytes))});
 }
 
 AppendOutcome MemSeries::Append(int64_t t, double v, const ChunkCutPolicy& policy,
-                                bool* new_chunk) {
+                                ChunkStore* store, bool* new_chunk) {
   *new_chunk = false;
   if (has_samples_) {
     if (t < last_t_) return AppendOutcome::kOutOfOrder;
     if (t == last_t_) {
-      return std::bit_cast<uint64_t>(v) == std::bit_cast<uint64_t>(last_v_)
-                 ? AppendOutcome::kDuplicate
-                 : AppendOutcome::kConflict;
+      return SameBits(v, last_v_) ? AppendOutcome::kDuplicate : AppendOutcome::kConflict;
     }
   }
   const uint32_t n = open_.NumSamples();
   if (n > 0 && (n >= policy.max_samples || n >= chunk::kXorMaxSamples ||
                 Window(t, policy.chunk_range_ms) !=
                     Window(open_.MinTime(), policy.chunk_range_ms))) {
-    ChunkRef c{open_.MinTime(), open_.MaxTime(), nullptr};
-    std::string bytes = open_.Release();
-    bytes.shrink_to_fit();  // the encoder grew it geometrically; sealed chunks live long
-    c.bytes = std::make_shared<const std::string>(std::move(bytes));
-    sealed_.push_back(std::move(c));
+    Seal(store);
   }
   if (open_.NumSamples() == 0) *new_chunk = true;
   open_.Append(t, v);
@@ -72,43 +210,116 @@ AppendOutcome MemSeries::Append(int64_t t, double v, const ChunkCutPolicy& polic
   return AppendOutcome::kAppended;
 }
 
-void MemSeries::Snapshot(int64_t mint, int64_t maxt, std::vector<chunk::ChunkData>* out) const {
-  for (const auto& c : sealed_) {
-    if (c.max_t >= mint && c.min_t <= maxt) out->push_back({c.min_t, c.max_t, *c.bytes, c.bytes});
+absl::Status MemSeries::Snapshot(int64_t mint, int64_t maxt, const ChunkStore* store,
+                                 std::vector<chunk::ChunkData>* out, bool* overlaps) const {
+  *overlaps = false;
+  if (!mapped_.empty() && mapped_.back().max_t() >= mint && mapped_.front().min_t <= maxt) {
+    // First chunk that may overlap: the chunks are ordered by time and disjoint.
+    auto it = std::lower_bound(mapped_.begin(), mapped_.end(), mint,
+                               [](const MappedChunk& c, int64_t x) { return c.max_t() < x; });
+    for (; it != mapped_.end() && it->min_t <= maxt; ++it) {
+      if (store == nullptr) {
+        return absl::InternalError("head series has mapped chunks but the head has no chunk store");
+      }
+      absl::StatusOr<chunk::ChunkData> c = store->Read(it->ref);
+      if (!c.ok()) return c.status();
+      out->push_back(*std::move(c));
+    }
+  }
+  if (heap_ != nullptr) {
+    for (const auto& c : *heap_) {
+      if (c.max_t >= mint && c.min_t <= maxt) out->push_back({c.min_t, c.max_t, *c.bytes, c.bytes});
+    }
   }
   if (open_.NumSamples() > 0 && open_.MaxTime() >= mint && open_.MinTime() <= maxt) {
     auto copy = std::make_shared<const std::string>(open_.Bytes());
     out->push_back({open_.MinTime(), open_.MaxTime(), *copy, copy});
   }
+  if (ooo_ == nullptr) return absl::OkStatus();
+  for (const auto& c : ooo_->chunks) {
+    if (c.max_t >= mint && c.min_t <= maxt) {
+      out->push_back({c.min_t, c.max_t, *c.bytes, c.bytes});
+      *overlaps = true;
+    }
+  }
+  chunk::XorEncoder enc;
+  for (const auto& [t, v] : ooo_->buf) {
+    if (t >= mint && t <= maxt) enc.Append(t, v);
+  }
+  if (enc.NumSamples() > 0) {
+    const int64_t lo = enc.MinTime(), hi = enc.MaxTime();
+    auto bytes = std::make_shared<const std::string>(enc.Release());
+    out->push_back({lo, hi, *bytes, bytes});
+    *overlaps = true;
+  }
+  return absl::OkStatus();
 }
 
 bool MemSeries::TruncateBefore(int64_t mint, uint64_t* chunks_removed,
                                uint64_t* samples_removed) {
   size_t n = 0;
-  while (n < sealed_.size() && sealed_[n].max_t < mint) {
-    *samples_removed += chunk::XorDecoder(*sealed_[n].bytes).NumSamples();
+  while (n < mapped_.size() && mapped_[n].max_t() < mint) {
+    *samples_removed += mapped_[n].num_samples;
     ++n;
   }
   if (n > 0) {
-    sealed_.erase(sealed_.begin(), sealed_.begin() + static_cast<ptrdiff_t>(n));
+    mapped_.erase(mapped_.begin(), mapped_.begin() + static_cast<ptrdiff_t>(n));
     *chunks_removed += n;
-    if (sealed_.empty()) sealed_.shrink_to_fit();
+    if (mapped_.empty()) mapped_.shrink_to_fit();
   }
-  if (sealed_.empty() && open_.NumSamples() > 0 && open_.MaxTime() < mint) {
+  if (mapped_.empty() && heap_ != nullptr) {
+    n = 0;
+    while (n < heap_->size() && (*heap_)[n].max_t < mint) {
+      *samples_removed += chunk::XorDecoder(*(*heap_)[n].bytes).NumSamples();
+      ++n;
+    }
+    heap_->erase(heap_->begin(), heap_->begin() + static_cast<ptrdiff_t>(n));
+    *chunks_removed += n;
+    if (heap_->empty()) heap_.reset();
+  }
+  const bool no_sealed = mapped_.empty() && heap_ == nullptr;
+  if (no_sealed && open_.NumSamples() > 0 && open_.MaxTime() < mint) {
     *samples_removed += open_.NumSamples();
     ++*chunks_removed;
     open_ = chunk::XorEncoder();
   }
   // Series with no chunk left forget their newest sample: anything appended later is >= mint,
   // which is above it, so the ordering checks lose nothing.
-  if (sealed_.empty() && open_.NumSamples() == 0) has_samples_ = false;
-  return has_samples_;
+  if (no_sealed && open_.NumSamples() == 0) has_samples_ = false;
+  if (ooo_ != nullptr) {
+    auto& chunks = ooo_->chunks;
+    auto keep = std::remove_if(chunks.begin(), chunks.end(), [&](const ChunkRef& c) {
+      if (c.max_t >= mint) return false;
+      *samples_removed += chunk::XorDecoder(*c.bytes).NumSamples();
+      ++*chunks_removed;
+      return true;
+    });
+    chunks.erase(keep, chunks.end());
+    auto& buf = ooo_->buf;
+    auto first_kept = std::lower_bound(
+        buf.begin(), buf.end(), mint,
+        [](const std::pair<int64_t, double>& s, int64_t x) { return s.first < x; });
+    *samples_removed += static_cast<uint64_t>(first_kept - buf.begin());
+    buf.erase(buf.begin(), first_kept);
+    if (chunks.empty() && buf.empty()) ooo_.reset();
+  }
+  return !empty();
 }
 
 size_t MemSeries::MemoryBytes() const {
-  size_t n = sizeof(*this) + labels_.capacity() + sealed_.capacity() * sizeof(ChunkRef) +
+  // Heap chunks: the vector entry, the make_shared block (control + string) and the bytes.
+  constexpr size_t kSharedString = sizeof(std::string) + 16;
+  size_t n = sizeof(*this) + labels_.capacity() + mapped_.capacity() * sizeof(MappedChunk) +
              open_.SizeBytes();
-  for (const auto& c : sealed_) n += c.bytes->capacity() + sizeof(std::string) + 16;
+  if (heap_ != nullptr) {
+    n += sizeof(*heap_) + heap_->capacity() * sizeof(ChunkRef);
+    for (const auto& c : *heap_) n += c.bytes->capacity() + kSharedString;
+  }
+  if (ooo_ != nullptr) {
+    n += sizeof(OooData) + ooo_->buf.capacity() * sizeof(ooo_->buf[0]) +
+         ooo_->chunks.capacity() * sizeof(ChunkRef);
+    for (const auto& c : ooo_->chunks) n += c.bytes->capacity() + kSharedString;
+  }
   return n;
 }
 

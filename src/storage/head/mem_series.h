@@ -1,6 +1,17 @@
 // MemSeries: one series in the head — its identity (labels, compactly encoded), its chunks
-// (sealed ones as immutable shared bytes, plus the open XorEncoder) and its newest sample,
-// which the out-of-order and duplicate checks compare against.
+// and its newest sample, which the out-of-order and duplicate checks compare against.
+//
+// In-order chunks, oldest first: `mapped_` (full chunks written to the head's ChunkStore, 24
+// bytes each: time range, reference, sample count), then `heap_` (full chunks kept on the
+// heap as immutable shared bytes: all of them when the head has no ChunkStore, otherwise only
+// those whose write failed, retried oldest first at the next seal so mapped chunks always
+// precede heap ones), then the open XorEncoder. All disjoint and ordered by time.
+//
+// Out-of-order samples (older than the newest sample, accepted by the head within its
+// out-of-order window) are kept apart from the in-order chunks, in an OooData the series
+// allocates with its first such sample: a small sorted buffer sealed into a time-sorted XOR
+// chunk when full. Its chunks may overlap each other and the in-order chunks; readers merge
+// (MergeOverlappingChunks). A series holds at most one sample per timestamp across both.
 //
 // Thread-safety: `ref`, `hash` and `labels` are immutable after construction. Everything
 // else is guarded by the head's lock stripe for `hash` (see Head), except the `logged` flag
@@ -20,7 +31,9 @@
 
 #include "labels/labels.h"
 #include "storage/chunk/chunk_data.h"
+#include "absl/status/status.h"
 #include "storage/chunk/xor.h"
+#include "storage/head/chunk_store.h"
 
 namespace xscaler::storage::head {
 
@@ -43,6 +56,25 @@ enum class AppendOutcome : uint8_t {
   kConflict,    // same timestamp as the newest sample, different value
 };
 
+// A full in-order chunk in the ChunkStore. 24 bytes; max_t = min_t + span.
+struct MappedChunk {
+  int64_t min_t = 0;
+  uint64_t ref = 0;
+  uint32_t span = 0;
+  uint16_t num_samples = 0;
+  int64_t max_t() const { return min_t + span; }
+};
+static_assert(sizeof(MappedChunk) == 24);
+
+// Out-of-order samples of one series. `buf` is sorted by time with distinct timestamps and
+// holds fewer than kOooBufferSamples samples; `chunks` are the sealed buffers, each one
+// time-sorted chunk, in the order they were sealed (their ranges may overlap).
+inline constexpr size_t kOooBufferSamples = 32;
+struct OooData {
+  std::vector<std::pair<int64_t, double>> buf;
+  std::vector<ChunkRef> chunks;
+};
+
 struct ChunkCutPolicy {
   int64_t chunk_range_ms = 2 * 3600 * 1000;  // chunks never straddle a multiple of this
   uint32_t max_samples = 120;                // Prometheus' target: ~1.3 bytes/sample
@@ -59,22 +91,51 @@ class MemSeries {
   labels::Labels Labels() const { return DecodeLabels(labels_); }
 
   // REQUIRES: the series' stripe lock for all of the below.
+  // Whether the in-order chunks hold samples (then last_t/last_v are the newest one).
   bool has_samples() const { return has_samples_; }
   int64_t last_t() const { return last_t_; }
   double last_v() const { return last_v_; }
-  int64_t min_t() const;  // REQUIRES: has_samples()
+  // No sample at all, in-order or out-of-order.
+  bool empty() const { return !has_samples_ && ooo_ == nullptr; }
+  // Oldest and newest sample held, out-of-order ones included. REQUIRES: !empty().
+  int64_t min_t() const;
+  int64_t max_t() const;
+  bool has_ooo() const { return ooo_ != nullptr; }
   // Applies the ordering rules, then appends (cutting a new chunk when the policy says so).
   // `*new_chunk` is set when a chunk was cut or started.
-  AppendOutcome Append(int64_t t, double v, const ChunkCutPolicy& policy, bool* new_chunk);
+  // A full chunk goes to `store` (null: stays on the heap).
+  AppendOutcome Append(int64_t t, double v, const ChunkCutPolicy& policy, ChunkStore* store,
+                       bool* new_chunk);
+  // Applies a sample the head accepted as out-of-order. Deterministic in the series' state,
+  // so live commits and WAL replay agree: newer than every in-order sample (or none) ->
+  // Append; a timestamp already held (in-order or out-of-order) -> kDuplicate (same value
+  // bits) or kConflict; else inserted into the out-of-order data (`*new_chunk` when the
+  // buffer was sealed into a chunk).
+  AppendOutcome AppendOoo(int64_t t, double v, const ChunkCutPolicy& policy, ChunkStore* store,
+                          bool* new_chunk);
+  // Whether a sample with timestamp t is held (in-order or out-of-order); its value in *v.
+  // Decodes at most the chunks whose range covers t. A mapped chunk that cannot be read
+  // counts as not holding t (the read-time merge still keeps one sample per timestamp).
+  bool Lookup(int64_t t, const ChunkStore* store, double* v) const;
   // Hints the CPU to fetch what the next Append writes (replay prefetches ahead).
   void PrefetchForAppend() const {
     __builtin_prefetch(open_.Bytes().data() + open_.SizeBytes(), 1);
   }
-  // Chunks overlapping [mint, maxt], oldest first; the open chunk is copied.
-  void Snapshot(int64_t mint, int64_t maxt, std::vector<chunk::ChunkData>* out) const;
-  size_t num_chunks() const { return sealed_.size() + (open_.NumSamples() > 0 ? 1 : 0); }
-  // Drops chunks whose max_t < mint (the open one too, if it ends before mint); adds what went
-  // to the counters. A chunk straddling mint stays. Returns has_samples() afterwards.
+  // Chunks overlapping [mint, maxt]: the in-order ones oldest first (mapped ones read from
+  // `store`, the open chunk copied), then the out-of-order chunks and the buffer (encoded
+  // into a new chunk). `*overlaps` tells whether out-of-order chunks were added: then the list
+  // may overlap and must go through MergeOverlappingChunks before it is read as one series.
+  // Errors: a mapped chunk that cannot be read (DataLoss/NotFound naming file and offset).
+  absl::Status Snapshot(int64_t mint, int64_t maxt, const ChunkStore* store,
+                        std::vector<chunk::ChunkData>* out, bool* overlaps) const;
+  size_t num_chunks() const {
+    return mapped_.size() + (heap_ != nullptr ? heap_->size() : 0) +
+           (open_.NumSamples() > 0 ? 1 : 0) + (ooo_ != nullptr ? ooo_->chunks.size() : 0);
+  }
+  size_t num_mapped_chunks() const { return mapped_.size(); }
+  // Drops chunks whose max_t < mint (the open one too, if it ends before mint) and
+  // out-of-order samples < mint (sealed out-of-order chunks when they end before mint); adds
+  // what went to the counters. A chunk straddling mint stays. Returns !empty() afterwards.
   bool TruncateBefore(int64_t mint, uint64_t* chunks_removed, uint64_t* samples_removed);
   // Heap bytes held (chunk bytes and bookkeeping), for memory accounting.
   size_t MemoryBytes() const;
@@ -95,8 +156,13 @@ class MemSeries {
   const uint64_t ref_;
   const uint64_t hash_;
   const std::string labels_;
-  std::vector<ChunkRef> sealed_;
+  // Seals the open chunk into mapped_ (via store) or heap_.
+  void Seal(ChunkStore* store);
+
+  std::vector<MappedChunk> mapped_;
+  std::unique_ptr<std::vector<ChunkRef>> heap_;  // null when empty
   chunk::XorEncoder open_;
+  std::unique_ptr<OooData> ooo_;  // null until the first out-of-order sample
   int64_t last_t_ = 0;
   double last_v_ = 0;
   bool has_samples_ = false;

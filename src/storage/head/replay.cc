@@ -50,6 +50,7 @@ class Replayer {
     MemSeries* s;
     int64_t t;
     double v;
+    bool ooo;  // from a kOooSamples record: applied with AppendOoo
   };
   // One worker's share of the series (ref % N): only it applies their samples, in log order.
   struct Shard {
@@ -60,7 +61,7 @@ class Replayer {
     std::thread thread;
     // Worker-local results, merged in Finish.
     std::vector<MemSeries*> first;  // series whose first sample this worker applied
-    uint64_t samples = 0, appended = 0, chunks = 0, dropped = 0;
+    uint64_t samples = 0, appended = 0, chunks = 0, dropped = 0, ooo = 0;
     int64_t min_t = kMaxTime, max_t = kMinTime;
   };
   static constexpr size_t kBatch = 4096;
@@ -150,7 +151,9 @@ class Replayer {
         }
         break;
       }
-      case wal::RecordType::kSamples: {
+      case wal::RecordType::kSamples:
+      case wal::RecordType::kOooSamples: {
+        const bool ooo = *type == wal::RecordType::kOooSamples;
         if (auto st = wal::DecodeSamples(record, &samples_buf_); !st.ok()) {
           ++rs.bad_records;
           spdlog::warn("wal replay: skipping samples record: {}", st.ToString());
@@ -171,7 +174,7 @@ class Replayer {
           // must land on the same worker as the series it maps to.
           const size_t i = e->series_ref % shards_.size();
           Shard& sh = shards_[i];
-          sh.filling.push_back({e->s, s.t, s.v});
+          sh.filling.push_back({e->s, s.t, s.v, ooo});
           ++dispatched_;
           if (sh.filling.size() >= kBatch) Submit(i);
         }
@@ -230,6 +233,7 @@ class Replayer {
 
   void Work(Shard& sh) {
     const ChunkCutPolicy& policy = head_->opts_.chunk;
+    ChunkStore* const store = head_->store_.get();  // thread-safe writes
     std::vector<Item> batch;
     for (;;) {
       {
@@ -258,7 +262,14 @@ class Replayer {
         // No stripe lock: this worker is the only thread touching the series (its shard), and
         // nothing else reads the head until replay returns (joining the workers publishes
         // their writes). The lock was a fifth of the replay time.
-        out = it.s->Append(it.t, it.v, policy, &new_chunk);
+        if (it.ooo) {
+          const bool had = it.s->has_samples();
+          const int64_t last = it.s->last_t();
+          out = it.s->AppendOoo(it.t, it.v, policy, store, &new_chunk);
+          if (out == AppendOutcome::kAppended && had && it.t < last) ++sh.ooo;
+        } else {
+          out = it.s->Append(it.t, it.v, policy, store, &new_chunk);
+        }
         if (out == AppendOutcome::kAppended && !it.s->indexed) {
           it.s->indexed = true;
           first = true;
@@ -286,6 +297,7 @@ class Replayer {
       head_->num_samples_.fetch_add(sh.appended, std::memory_order_relaxed);
       head_->num_chunks_.fetch_add(sh.chunks, std::memory_order_relaxed);
       head_->dropped_.fetch_add(sh.dropped, std::memory_order_relaxed);
+      head_->ooo_samples_.fetch_add(sh.ooo, std::memory_order_relaxed);
       if (sh.appended > 0) {
         head_->NoteTime(sh.min_t);
         head_->NoteTime(sh.max_t);

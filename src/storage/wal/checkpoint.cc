@@ -36,7 +36,9 @@ bool ParseCheckpointName(std::string_view name, uint64_t* n) {
 }
 
 // Streams filtered records into a wal::Writer, keeping series records ahead of the samples
-// that name them (series are flushed before every samples flush).
+// that name them (series are flushed before every samples flush). In-order and out-of-order
+// samples keep their log order: a switch of record type flushes the buffered samples first,
+// since replay applies them in that order and the outcome may depend on it.
 class CheckpointWriter {
  public:
   explicit CheckpointWriter(Writer* w) : w_(w) {}
@@ -45,7 +47,11 @@ class CheckpointWriter {
     series_.push_back(r);
     return series_.size() >= kMaxEntriesPerRecord ? FlushSeries() : absl::OkStatus();
   }
-  absl::Status AddSample(const SampleRecord& r) {
+  absl::Status AddSample(const SampleRecord& r, RecordType type) {
+    if (type != samples_type_ && !samples_.empty()) {
+      if (auto s = FlushSamples(); !s.ok()) return s;
+    }
+    samples_type_ = type;
     samples_.push_back(r);
     return samples_.size() >= kMaxEntriesPerRecord ? FlushSamples() : absl::OkStatus();
   }
@@ -74,7 +80,7 @@ class CheckpointWriter {
   absl::Status FlushSamples() {
     if (auto s = FlushSeries(); !s.ok()) return s;
     if (samples_.empty()) return absl::OkStatus();
-    EncodeSamples(samples_, &Next());
+    EncodeSamples(samples_, &Next(), samples_type_);
     samples_.clear();
     return FlushFrame(false);
   }
@@ -91,6 +97,7 @@ class CheckpointWriter {
   Writer* const w_;
   std::vector<SeriesRecord> series_;
   std::vector<SampleRecord> samples_;
+  RecordType samples_type_ = RecordType::kSamples;  // of everything in samples_
   std::vector<std::string> records_;  // encoded, not yet written
 };
 
@@ -119,11 +126,12 @@ absl::Status Fold(Reader& r, absl::FunctionRef<bool(uint64_t)> keep, int64_t min
           }
           break;
         case RecordType::kSamples:
+        case RecordType::kOooSamples:
           s = DecodeSamples(rec, &samples);
           for (size_t i = 0; s.ok() && i < samples.size(); ++i) {
             if (samples[i].t >= mint && keep(samples[i].ref)) {
               ++stats.samples_kept;
-              s = out.AddSample(samples[i]);
+              s = out.AddSample(samples[i], *type);
             } else {
               ++stats.samples_dropped;
             }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -43,6 +44,7 @@ void ReadInto(base::Env* env, const std::string& dir, uint64_t first, Model* m) 
         for (auto& s : series) m->series[s.ref] = s.labels;
         break;
       case RecordType::kSamples:
+      case RecordType::kOooSamples:
         ASSERT_TRUE(DecodeSamples(rec, &samples).ok());
         for (auto& s : samples) {
           // Samples follow the series record that defines their ref, unless the series was
@@ -184,6 +186,58 @@ TEST_F(CheckpointTest, FoldsFiltersAndDeletes) {
   auto w = Writer::Open(env_, dir_);
   ASSERT_TRUE(w.ok());
   EXPECT_EQ((*w)->Segment(), last2 + 1);  // numbered above the checkpoint, not from 1
+}
+
+// Out-of-order sample records survive a checkpoint as their own type, and in-order and
+// out-of-order samples keep their log order (replay outcomes depend on it).
+TEST_F(CheckpointTest, KeepsOooSamplesInLogOrder) {
+  WriterOptions wo;
+  wo.segment_size = 400;
+  wo.sync = false;
+  using Entry = std::tuple<RecordType, uint64_t, int64_t, double>;
+  std::vector<Entry> want;
+  {
+    auto w = Writer::Open(env_, dir_, wo);
+    ASSERT_TRUE(w.ok());
+    std::vector<std::string> recs;
+    std::vector<SeriesRecord> series = {{1, labels::Labels{{"__name__", "a"}}},
+                                        {2, labels::Labels{{"__name__", "b"}}}};
+    EncodeSeries(series, &recs.emplace_back());
+    ASSERT_TRUE((*w)->Write(std::span<const std::string>(recs)).ok());
+    for (int r = 0; r < 60; ++r) {
+      recs.clear();
+      const RecordType type = r % 3 == 2 ? RecordType::kOooSamples : RecordType::kSamples;
+      std::vector<SampleRecord> samples;
+      for (uint64_t ref = 1; ref <= 2; ++ref) {
+        const int64_t t = type == RecordType::kSamples ? r * 1000 : r * 1000 - 1500;
+        samples.push_back({ref, t, static_cast<double>(r)});
+        if (t >= 10000) want.emplace_back(type, ref, t, static_cast<double>(r));
+      }
+      EncodeSamples(samples, &recs.emplace_back(), type);
+      ASSERT_TRUE((*w)->Write(std::span<const std::string>(recs)).ok());
+    }
+    ASSERT_TRUE((*w)->Close().ok());
+  }
+  auto segs = ListSegments(env_, dir_);
+  ASSERT_TRUE(segs.ok());
+  ASSERT_TRUE(Checkpoint(env_, dir_, segs->back(), [](uint64_t) { return true; }, 10000).ok());
+  auto cp = LatestCheckpoint(env_, dir_);
+  ASSERT_TRUE(cp.ok());
+  auto r = Reader::Open(env_, cp->dir);
+  ASSERT_TRUE(r.ok());
+  std::vector<Entry> got;
+  std::string_view rec;
+  std::vector<SampleRecord> samples;
+  while ((*r)->Next(&rec)) {
+    const RecordType type = *PeekType(rec);
+    if (type != RecordType::kSamples && type != RecordType::kOooSamples) continue;
+    ASSERT_TRUE(DecodeSamples(rec, &samples).ok());
+    for (const auto& s : samples) got.emplace_back(type, s.ref, s.t, s.v);
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_GT(std::count_if(got.begin(), got.end(),
+                          [](const Entry& e) { return std::get<0>(e) == RecordType::kOooSamples; }),
+            10);
 }
 
 TEST_F(CheckpointTest, IgnoresTmpAndFailsOnCorruption) {

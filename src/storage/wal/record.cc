@@ -53,12 +53,12 @@ void EncodeSeries(std::span<const SeriesRecord> series, std::string* out) {
   }
 }
 
-void EncodeSamples(std::span<const SampleRecord> samples, std::string* out) {
+void EncodeSamples(std::span<const SampleRecord> samples, std::string* out, RecordType type) {
   size_t start = out->size();
   // Worst case per sample: two 10-byte varints and a 9-byte value.
   out->resize(start + 1 + 2 * base::kMaxVarint64Bytes + samples.size() * 29);
   char* p = out->data() + start;
-  *p++ = static_cast<char>(RecordType::kSamples);
+  *p++ = static_cast<char>(type);
   if (!samples.empty()) {
     uint64_t prev_ref = samples[0].ref;
     const auto base_t = static_cast<uint64_t>(samples[0].t);
@@ -87,7 +87,7 @@ void EncodeMetadata(std::span<const MetadataRecord> metadata, std::string* out) 
 absl::StatusOr<RecordType> PeekType(std::string_view rec) {
   if (rec.empty()) return absl::DataLossError("wal record: empty");
   auto t = static_cast<uint8_t>(rec[0]);
-  if (t < 1 || t > 3) {
+  if (t < 1 || t > 4) {
     return absl::DataLossError(absl::StrCat("wal record: unknown type ", t));
   }
   return static_cast<RecordType>(t);
@@ -123,7 +123,11 @@ absl::Status DecodeSeries(std::string_view rec, std::vector<SeriesRecord>* out) 
 absl::Status DecodeSamples(std::string_view rec, std::vector<SampleRecord>* out) {
   out->clear();
   const size_t total = rec.size();
-  if (absl::Status s = CheckType(&rec, RecordType::kSamples, "samples"); !s.ok()) return s;
+  if (!rec.empty() && static_cast<uint8_t>(rec[0]) == static_cast<uint8_t>(RecordType::kOooSamples)) {
+    rec.remove_prefix(1);
+  } else if (absl::Status s = CheckType(&rec, RecordType::kSamples, "samples"); !s.ok()) {
+    return s;
+  }
   if (rec.empty()) return absl::OkStatus();
   uint64_t ref;
   int64_t base_t;

@@ -1,5 +1,5 @@
-// The payloads the TSDB stores in the write-ahead log: series definitions, samples and metric
-// metadata. Each record starts with a RecordType byte; the byte layouts are specified in
+// The payloads the TSDB stores in the write-ahead log: series definitions, samples (in-order
+// and out-of-order ones, in separate record types with one layout) and metric metadata. Each record starts with a RecordType byte; the byte layouts are specified in
 // docs/format/wal.md. Encoders append to *out and never allocate per sample beyond growing
 // *out; decoders clear *out first (reusing its capacity) and return DataLoss on malformed
 // input instead of crashing.
@@ -19,7 +19,10 @@
 
 namespace xscaler::storage::wal {
 
-enum class RecordType : uint8_t { kSeries = 1, kSamples = 2, kMetadata = 3 };
+// kOooSamples holds samples the head accepted as out-of-order (older than their series'
+// newest sample, within the out-of-order window); replay puts them back into the series'
+// out-of-order data without re-deciding (the window may have changed since).
+enum class RecordType : uint8_t { kSeries = 1, kSamples = 2, kMetadata = 3, kOooSamples = 4 };
 
 struct SeriesRecord {
   uint64_t ref = 0;
@@ -40,13 +43,16 @@ struct MetadataRecord {
 };
 
 void EncodeSeries(std::span<const SeriesRecord> series, std::string* out);
-void EncodeSamples(std::span<const SampleRecord> samples, std::string* out);
+// `type` is kSamples or kOooSamples (same layout).
+void EncodeSamples(std::span<const SampleRecord> samples, std::string* out,
+                   RecordType type = RecordType::kSamples);
 void EncodeMetadata(std::span<const MetadataRecord> metadata, std::string* out);
 
 // The type of an encoded record; DataLoss if empty or unknown.
 absl::StatusOr<RecordType> PeekType(std::string_view rec);
 
 absl::Status DecodeSeries(std::string_view rec, std::vector<SeriesRecord>* out);
+// Decodes kSamples and kOooSamples records alike (PeekType tells which).
 absl::Status DecodeSamples(std::string_view rec, std::vector<SampleRecord>* out);
 absl::Status DecodeMetadata(std::string_view rec, std::vector<MetadataRecord>* out);
 

@@ -69,6 +69,29 @@ TEST(Record, SamplesRoundTripEdgeValues) {
   ExpectSamplesEqual(out, in);
 }
 
+TEST(Record, OooSamplesShareTheSamplesLayout) {
+  std::vector<SampleRecord> in = {{3, 1000, 1.5}, {1, 900, -2}, {3, 990, std::nan("")}};
+  std::string ooo, plain;
+  EncodeSamples(in, &ooo, RecordType::kOooSamples);
+  EncodeSamples(in, &plain);
+  EXPECT_EQ(*PeekType(ooo), RecordType::kOooSamples);
+  EXPECT_EQ(ooo[0], '\x04');
+  EXPECT_EQ(ooo.substr(1), plain.substr(1));  // only the type byte differs
+  std::vector<SampleRecord> out;
+  ASSERT_TRUE(DecodeSamples(ooo, &out).ok());
+  ExpectSamplesEqual(out, in);
+  // Truncations are shorter valid records or DataLoss, as for samples.
+  for (size_t n = 1; n < ooo.size(); ++n) {
+    absl::Status s = DecodeSamples(ooo.substr(0, n), &out);
+    if (s.ok()) {
+      EXPECT_LT(out.size(), in.size());
+    } else {
+      EXPECT_TRUE(absl::IsDataLoss(s)) << n;
+    }
+  }
+  EXPECT_TRUE(absl::IsDataLoss(PeekType("\x05").status()));
+}
+
 TEST(Record, SamplesAreCompact) {
   std::vector<SampleRecord> in;
   for (uint64_t i = 0; i < 1000; ++i) in.push_back({100 + i, 1700000000000, double(i % 50)});
