@@ -249,10 +249,17 @@ flush_and_measure_disk() {
         '{disk_bytes: $d, data_dir_bytes: $w, disk_note: "data/ + indexdb/ after /internal/force_flush, settled"}'
       ;;
     *)
-      # xscaler has no flush/compaction endpoint yet: the whole data dir (WAL + tokens).
-      whole=$(du_bytes "$data")
-      jq -n --argjson d "$whole" --argjson w "$whole" \
-        '{disk_bytes: $d, data_dir_bytes: $w, disk_note: "whole data dir (no flush/compaction step yet)"}'
+      # Cut the whole head into blocks (what the compaction loop does as time passes), then
+      # count the tenant's directory: blocks + the WAL checkpoint left after truncation.
+      curl -fsS -XPOST "${HDR_CURL[@]}" "$SYS_URL/api/v1/admin/tsdb/flush" >/dev/null
+      local tdir blocks=0 b
+      tdir=$(find "$data/tenants" -mindepth 1 -maxdepth 1 -type d | head -1)
+      for b in "$tdir"/*/meta.json; do
+        [ -f "$b" ] && blocks=$(( blocks + $(du_bytes "$(dirname "$b")") ))
+      done
+      whole=$(du_bytes "$tdir")
+      jq -n --argjson d "$whole" --argjson w "$(du_bytes "$data")" --argjson b "$blocks" \
+        '{disk_bytes: $d, data_dir_bytes: $w, block_bytes: $b, disk_note: "tenant dir after /api/v1/admin/tsdb/flush: blocks + WAL checkpoint"}'
       ;;
   esac
 }

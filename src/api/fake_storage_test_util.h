@@ -23,11 +23,12 @@ class FakeStorage : public storage::Storage {
   void SetMetadata(std::string name, storage::MetricMetadata md) { md_[name] = std::move(md); }
 
   // Appends are checked against committed data (older than the newest → OutOfRange) and become
-  // visible on Commit, which fails with Unavailable while `fail_commit` is set.
+  // visible on Commit, which fails with `commit_error` while `fail_commit` is set.
   std::unique_ptr<storage::Appender> NewAppender() override {
     return std::make_unique<Appender>(this);
   }
   bool fail_commit = false;
+  absl::Status commit_error = absl::UnavailableError("disk full");
   size_t NumSamples() const {
     size_t n = 0;
     for (const auto& [l, s] : data_) n += s.size();
@@ -59,7 +60,7 @@ class FakeStorage : public storage::Storage {
       md_[family] = md;
     }
     absl::Status Commit() override {
-      if (db_->fail_commit) return absl::UnavailableError("disk full");
+      if (db_->fail_commit) return db_->commit_error;
       for (auto& s : staged_) db_->data_[s.lset].emplace_back(s.t, s.v);
       for (auto& [k, v] : md_) db_->md_[k] = v;
       staged_.clear();

@@ -30,6 +30,19 @@ using ingest::otlp::Encoding;
 
 constexpr std::string_view kRetryAfterSeconds = "5";
 
+// Why a commit (WAL write + fsync) failed, for the client and the ingestion log. ENOSPC
+// arrives as ResourceExhausted; nothing is acknowledged, and the WAL writer cuts the damaged
+// tail so later commits succeed again once space is freed, without a restart.
+std::string CommitFailureMessage(const absl::Status& commit) {
+  if (commit.code() == absl::StatusCode::kResourceExhausted) {
+    return Cat(
+        "the server's disk is full: the samples were not stored; retry later (ingestion "
+        "resumes by itself once space is freed): ",
+        Sv(commit.message()));
+  }
+  return Cat("could not persist the samples, retry later: ", Sv(commit.message()));
+}
+
 int64_t WallClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -178,7 +191,7 @@ void IngestApi::Otlp(http::Request& req, http::Response& res) const {
     return;
   }
   if (absl::Status commit = app->Commit(); !commit.ok()) {
-    std::string msg = Cat("could not persist the samples, retry later: ", Sv(commit.message()));
+    std::string msg = CommitFailureMessage(commit);
     WriteOtlpError(req, res, 503, msg);
     res.SetHeader("Retry-After", std::string(kRetryAfterSeconds));
     Remember(target->log, config_.now_ms(), "otlp", client, 503, nullptr, msg);
@@ -233,7 +246,7 @@ void IngestApi::RemoteWrite(http::Request& req, http::Response& res) const {
     return;
   }
   if (absl::Status commit = app->Commit(); !commit.ok()) {
-    std::string msg = Cat("could not persist the samples, retry later: ", Sv(commit.message()));
+    std::string msg = CommitFailureMessage(commit);
     http::WriteTextError(req, res, 503, msg);
     res.SetHeader("Retry-After", std::string(kRetryAfterSeconds));
     Remember(target->log, config_.now_ms(), "remote_write", client, 503, nullptr, msg);

@@ -80,6 +80,20 @@ void RegisterRoutes(http::Router& router, const ApiServices& services) {
       http::WithAuth([ingest](Request& req, Response& res) { ingest->IngestionErrors(req, res); },
                      services.auth, Permission::kRead, &WritePromError),
       &WritePromError, {.prometheus_alias = true});
+  auto tsdb = std::make_shared<TsdbApi>(services.tsdb);
+  auto add_tsdb = [&](std::string_view path, std::string method, Permission perm,
+                      void (TsdbApi::*fn)(Request&, Response&) const) {
+    Handler h = http::WithAuth(
+        [tsdb, fn, ready](Request& req, Response& res) {
+          if (!ready()) return WriteApiError(res, ErrorType::kUnavailable, kStarting);
+          (tsdb.get()->*fn)(req, res);
+        },
+        services.auth, perm, &WritePromError);
+    router.Handle(path, {std::move(method)}, std::move(h), &WritePromError,
+                  {.prometheus_alias = true});
+  };
+  add_tsdb("/api/v1/status/tsdb", "GET", Permission::kRead, &TsdbApi::Status);
+  add_tsdb("/api/v1/admin/tsdb/flush", "POST", Permission::kWrite, &TsdbApi::Flush);
   router.Handle("/api/v1/status/buildinfo", {"GET"},
                 [read](Request& req, Response& res) { read->StatusBuildInfo(req, res); },
                 &WritePromError, {.prometheus_alias = true});

@@ -7,6 +7,8 @@
 //               label/{name}/values,metadata,query_exemplars,ingestion/errors}
 //               auth(read) → (form) → handler; Prometheus JSON errors; also under /prometheus
 //   buildinfo   GET /api/v1/status/buildinfo (and /prometheus/...), no auth
+//   storage     GET /api/v1/status/tsdb auth(read); POST /api/v1/admin/tsdb/flush auth(write);
+//               both also under /prometheus (tsdb_handlers.h)
 // Call once while building the router, before the server starts.
 #pragma once
 
@@ -16,6 +18,7 @@
 
 #include "api/ingest_handlers.h"
 #include "api/read_handlers.h"
+#include "api/tsdb_handlers.h"
 #include "http/middleware.h"
 #include "http/router.h"
 
@@ -25,6 +28,7 @@ struct ApiServices {
   std::shared_ptr<const http::AuthConfig> auth;
   ReadApiConfig read;
   IngestApiConfig ingest;
+  TsdbApiConfig tsdb;
   // True once storage is open and WALs are replayed; /ready answers 503 until then.
   std::function<bool()> ready;
   // Decoded (after Content-Encoding) body limit for ingest routes.

@@ -121,6 +121,22 @@ class RoutesTest : public ::testing::Test {
       auto it = tenants_.find(std::string(t));
       return it == tenants_.end() ? nullptr : &it->second->log;
     };
+    s.tsdb.status = [this](std::string_view t, size_t limit) -> absl::StatusOr<TsdbStatus> {
+      if (tenants_.find(std::string(t)) == tenants_.end()) return absl::NotFoundError("none");
+      TsdbStatus st;
+      st.num_series = 1;
+      st.series_count_by_metric_name = {{"job_queue_depth", 1}};
+      st.blocks = {{.ulid = "01ARZ3NDEKTSV4RRFFQ69G5FAV", .min_time = 0, .max_time = 7200000}};
+      st.quarantined = {{.dir = "quarantine/X", .error = "chunks crc mismatch"}};
+      last_status_limit_ = limit;
+      return st;
+    };
+    s.tsdb.flush = [this](std::string_view t) -> absl::StatusOr<size_t> {
+      if (t == "full") return absl::ResourceExhaustedError("write x: No space left on device");
+      if (tenants_.find(std::string(t)) == tenants_.end()) return absl::NotFoundError("none");
+      ++flushes_;
+      return 3;
+    };
     s.ready = [this] { return ready_.load(); };
     RegisterRoutes(router_, s);
     http::ServerOptions opts;
@@ -163,6 +179,8 @@ class RoutesTest : public ::testing::Test {
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<TenantState>> tenants_;
   std::atomic<bool> ready_{true};
+  size_t last_status_limit_ = 0;
+  int flushes_ = 0;
   promql::Engine engine_{promql::EngineOptions{}};
   http::Router router_;
   std::unique_ptr<http::Server> server_;
@@ -288,6 +306,74 @@ TEST_F(RoutesTest, CommitFailureIs503WithRetryAfter) {
   auto rw = PushRw(WriteRequest({{"__name__", "x"}}, {{1'700'000'000'000, 1}}));
   EXPECT_EQ(rw.status, 503);
   EXPECT_EQ(rw.Header("retry-after"), "5");
+}
+
+TEST_F(RoutesTest, DiskFullSaysSoAndRecovers) {
+  ASSERT_EQ(PushOtlp(kOtlpJson).status, 200);
+  tenants_["acme"]->db.fail_commit = true;
+  tenants_["acme"]->db.commit_error =
+      absl::ResourceExhaustedError("write /data/wal/00000001: No space left on device");
+  auto rw = PushRw(WriteRequest({{"__name__", "x"}}, {{1'700'000'000'000, 1}}));
+  EXPECT_EQ(rw.status, 503);
+  EXPECT_EQ(rw.Header("retry-after"), "5");
+  EXPECT_TRUE(Has(rw.body, "disk is full")) << rw.body;
+  EXPECT_TRUE(Has(rw.body, "No space left on device")) << rw.body;
+  auto otlp = PushOtlp(kOtlpJson);
+  EXPECT_EQ(otlp.status, 503);
+  EXPECT_TRUE(Has(otlp.body, "disk is full")) << otlp.body;
+  auto errors = Get("/api/v1/ingestion/errors");
+  EXPECT_TRUE(Has(errors.body, "disk is full")) << errors.body;
+
+  // Other failures do not claim the disk is full.
+  tenants_["acme"]->db.commit_error = absl::UnavailableError("fsync failed");
+  rw = PushRw(WriteRequest({{"__name__", "x"}}, {{1'700'000'000'001, 1}}));
+  EXPECT_EQ(rw.status, 503);
+  EXPECT_FALSE(Has(rw.body, "disk is full")) << rw.body;
+
+  // Space returns: the same request succeeds without anything else happening.
+  tenants_["acme"]->db.fail_commit = false;
+  EXPECT_EQ(PushRw(WriteRequest({{"__name__", "x"}}, {{1'700'000'000'002, 1}})).status, 204);
+}
+
+TEST_F(RoutesTest, TsdbStatusHasPrometheusShapeAndNeedsRead) {
+  auto empty = Get("/api/v1/status/tsdb", "r-acme");
+  EXPECT_EQ(empty.status, 200) << empty.body;
+  EXPECT_TRUE(Has(empty.body, "\"headStats\":{\"numSeries\":0,")) << empty.body;
+  ASSERT_EQ(PushOtlp(kOtlpJson).status, 200);
+  auto st = Get("/prometheus/api/v1/status/tsdb?limit=3", "r-acme");
+  EXPECT_EQ(st.status, 200) << st.body;
+  EXPECT_EQ(last_status_limit_, 3u);
+  EXPECT_TRUE(Has(st.body, "\"status\":\"success\",\"data\":{\"headStats\":{\"numSeries\":1,"))
+      << st.body;
+  EXPECT_TRUE(
+      Has(st.body, "\"seriesCountByMetricName\":[{\"name\":\"job_queue_depth\",\"value\":1}]"))
+      << st.body;
+  EXPECT_TRUE(Has(st.body, "\"labelValueCountByLabelName\":[]")) << st.body;
+  EXPECT_TRUE(
+      Has(st.body, "\"ulid\":\"01ARZ3NDEKTSV4RRFFQ69G5FAV\",\"minTime\":0,\"maxTime\":7200000"))
+      << st.body;
+  EXPECT_TRUE(Has(st.body, "chunks crc mismatch")) << st.body;
+  Get("/api/v1/status/tsdb", "r-acme");
+  EXPECT_EQ(last_status_limit_, 10u);  // Prometheus' default
+  EXPECT_EQ(Get("/api/v1/status/tsdb?limit=-1", "r-acme").status, 400);
+  EXPECT_EQ(Get("/api/v1/status/tsdb", "nope").status, 401);
+}
+
+TEST_F(RoutesTest, FlushNeedsWritePermission) {
+  auto ro = Send("POST", "/api/v1/admin/tsdb/flush", "",
+                 "Authorization: Bearer r-acme\r\nX-Scope-OrgID: acme\r\n");
+  EXPECT_EQ(ro.status, 403) << ro.body;
+  EXPECT_EQ(flushes_, 0);
+  auto unknown = Send("POST", "/api/v1/admin/tsdb/flush", "",
+                      "Authorization: Bearer w-beta\r\nX-Scope-OrgID: beta\r\n");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  ASSERT_EQ(PushOtlp(kOtlpJson).status, 200);
+  auto ok = Send("POST", "/api/v1/admin/tsdb/flush", "",
+                 "Authorization: Bearer w-acme\r\nX-Scope-OrgID: acme\r\n");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.body, "{\"status\":\"success\",\"data\":{\"numBlocks\":3}}");
+  EXPECT_EQ(flushes_, 1);
+  EXPECT_EQ(Get("/api/v1/admin/tsdb/flush").status, 405);
 }
 
 TEST_F(RoutesTest, GrafanaStyleFormPostAndProbes) {

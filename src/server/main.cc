@@ -1,7 +1,12 @@
 // xscaler: one binary, subcommands. `xscaler serve` with no arguments is the embedded default.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
+#include <limits>
+#include <map>
+#include <utility>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 
@@ -33,6 +38,21 @@ int main(int argc, char** argv) {
   auto* o_wk = serve->add_option("--worker-threads", flags.worker_threads, "Request worker threads (0 = auto)");
   auto* o_dt = serve->add_option("--default-tenant", flags.default_tenant,
                                  "Tenant given a first token on an empty data dir")->capture_default_str();
+  // Storage keys take text with units ("15d", "500GB"), parsed like the file's values.
+  const std::vector<std::pair<std::string, std::string>> storage_flags = {
+      {"retention", "Delete blocks older than this (15d default; 0 = keep forever)"},
+      {"max-storage-bytes", "Cap on block bytes across all tenants, e.g. 500GB or 1TiB (0 = none)"},
+      {"block-range", "Time range of a block cut from the head (2h default)"},
+      {"compaction-interval", "How often to cut blocks, compact and apply retention (1m default)"},
+      {"ooo-window",
+       "Out-of-order window (0 = off); stored, not enforced until out-of-order ingestion lands"},
+      {"runtime-config", "YAML file of per-tenant overrides, re-read every 10s and on SIGHUP"},
+  };
+  std::map<std::string, std::string> storage_values;
+  std::vector<std::pair<std::string, CLI::Option*>> storage_opts;
+  for (const auto& [name, help] : storage_flags) {
+    storage_opts.emplace_back(name, serve->add_option("--" + name, storage_values[name], help));
+  }
 
   auto* token = app.add_subcommand("token", "Manage API tokens (stored as hashes in DATA_DIR/tokens.json)");
   token->require_subcommand(1);
@@ -48,6 +68,24 @@ int main(int argc, char** argv) {
   auto* revoke = token->add_subcommand("revoke", "Revoke a token by id; running servers notice within seconds");
   revoke->add_option("--data-dir", t_dir, "Data directory")->capture_default_str();
   revoke->add_option("token-id", t_id, "Token id as shown by `token list`")->required();
+
+  auto* tsdb = app.add_subcommand(
+      "tsdb", "Inspect a data dir offline (read-only: safe next to a running server)");
+  tsdb->require_subcommand(1);
+  std::string db_dir, dump_match = "{__name__=~\".+\"}";
+  int64_t dump_min = std::numeric_limits<int64_t>::min();
+  int64_t dump_max = std::numeric_limits<int64_t>::max();
+  auto* verify = tsdb->add_subcommand(
+      "verify", "Check every block, WAL segment and checkpoint; exit 1 if anything is corrupt");
+  verify->add_option("dir", db_dir, "A data dir, tenant dir (DATA_DIR/tenants/ID) or block dir")
+      ->required();
+  auto* dump = tsdb->add_subcommand(
+      "dump", "Print samples as `{labels} value timestamp_ms` lines, from blocks and the WAL");
+  dump->add_option("dir", db_dir, "A data dir, tenant dir (DATA_DIR/tenants/ID) or block dir")
+      ->required();
+  dump->add_option("--match", dump_match, "Series selector")->capture_default_str();
+  dump->add_option("--min-time", dump_min, "Earliest timestamp, ms since the epoch");
+  dump->add_option("--max-time", dump_max, "Latest timestamp (inclusive), ms since the epoch");
 
   std::vector<std::string> test_files;
   std::string exclusions;
@@ -83,6 +121,19 @@ int main(int argc, char** argv) {
     if (o_io->count()) cfg.io_threads = flags.io_threads;
     if (o_wk->count()) cfg.worker_threads = flags.worker_threads;
     if (o_dt->count()) cfg.default_tenant = flags.default_tenant;
+    for (const auto& [name, opt] : storage_opts) {
+      if (opt->count() == 0) continue;
+      std::string key = name;
+      std::replace(key.begin(), key.end(), '-', '_');
+      if (auto st = xscaler::server::SetConfigValue(cfg, key, storage_values[name]); !st.ok()) {
+        std::cerr << "xscaler: " << st.message() << "\n";
+        return 2;
+      }
+    }
+    if (auto st = xscaler::server::ValidateConfig(cfg); !st.ok()) {
+      std::cerr << "xscaler: " << st.message() << "\n";
+      return 2;
+    }
     return xscaler::server::RunServe(cfg);
   }
   if (create->parsed()) {
@@ -92,6 +143,8 @@ int main(int argc, char** argv) {
   }
   if (list->parsed()) return xscaler::server::RunTokenList(t_dir);
   if (revoke->parsed()) return xscaler::server::RunTokenRevoke(t_dir, t_id);
+  if (verify->parsed()) return xscaler::server::RunTsdbVerify(db_dir);
+  if (dump->parsed()) return xscaler::server::RunTsdbDump(db_dir, dump_match, dump_min, dump_max);
   if (promqltest->parsed()) return xscaler::server::RunPromqlTest(test_files, exclusions);
   std::cout << app.help();
   return 0;

@@ -1,4 +1,5 @@
-// `xscaler serve`: wires the components together and runs until SIGINT/SIGTERM.
+// `xscaler serve`: wires the components together and runs until SIGINT/SIGTERM; SIGHUP
+// re-reads the runtime config (per-tenant overrides), which is also re-read every 10 s.
 //
 // Start-up order matters for operators: the HTTP server listens first (so /ready can answer
 // 503 while WALs replay and /-/healthy answers at once), then every tenant's database is opened
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -19,11 +21,14 @@
 #include "promql/engine.h"
 #include "promql/parser.h"
 #include "server/commands.h"
+#include "server/tsdb_status.h"
 #include "server/version.h"
 #include "spdlog/spdlog.h"
 #include "tenant/registry.h"
+#include "tenant/runtime_config.h"
 #include "tenant/tenant_id.h"
 #include "tenant/token_store.h"
+#include "tenant/units.h"
 
 namespace xscaler::server {
 namespace {
@@ -52,23 +57,23 @@ void CreateFirstToken(tenant::TokenStore& tokens, const ServerConfig& config) {
             << std::endl;
 }
 
-// Re-reads the token file every second so `xscaler token revoke` in another process takes
-// effect on the running server without a restart.
-class TokenReloader {
+// Runs `fn` every `interval` on its own thread until destroyed (the destructor waits for a
+// run in progress). Used to re-read the token file every second, so `xscaler token revoke` in
+// another process takes effect without a restart, and the runtime config every 10 s.
+class Ticker {
  public:
-  explicit TokenReloader(tenant::TokenStore* tokens)
-      : thread_([this, tokens] {
+  Ticker(std::chrono::milliseconds interval, std::function<void()> fn)
+      : thread_([this, interval, fn = std::move(fn)] {
           std::unique_lock lock(mu_);
           while (!stop_) {
-            cv_.wait_for(lock, std::chrono::seconds(1));
+            cv_.wait_for(lock, interval);
             if (stop_) break;
-            if (auto st = tokens->ReloadIfChanged(); !st.ok()) {
-              spdlog::warn("token file reload failed (keeping the previous tokens): {}",
-                           std::string(st.message()));
-            }
+            lock.unlock();
+            fn();
+            lock.lock();
           }
         }) {}
-  ~TokenReloader() {
+  ~Ticker() {
     {
       std::lock_guard lock(mu_);
       stop_ = true;
@@ -82,6 +87,36 @@ class TokenReloader {
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread thread_;
+};
+
+// Re-reads the runtime config (per-tenant overrides); logs what changed, and each new error
+// once (a broken file is retried every tick but reported only when the problem changes).
+class RuntimeConfigWatcher {
+ public:
+  explicit RuntimeConfigWatcher(tenant::RuntimeConfigReloader* reloader) : reloader_(reloader) {}
+  void Reload(std::string_view why) {
+    bool changed = false;
+    absl::Status st = reloader_->Reload(&changed);
+    std::lock_guard lock(mu_);
+    if (!st.ok()) {
+      if (st.ToString() != last_error_) {
+        spdlog::error("runtime config reload ({}) failed, keeping the previous overrides: {}", why,
+                      std::string(st.message()));
+        last_error_ = st.ToString();
+      }
+      return;
+    }
+    last_error_.clear();
+    if (changed) {
+      spdlog::info("runtime config {} reloaded ({}): {} tenant override(s)", reloader_->path(), why,
+                   reloader_->current().overrides.size());
+    }
+  }
+
+ private:
+  tenant::RuntimeConfigReloader* const reloader_;
+  std::mutex mu_;
+  std::string last_error_;
 };
 
 int ThreadsOrAuto(int configured, int fallback) { return configured > 0 ? configured : fallback; }
@@ -110,6 +145,7 @@ int RunServe(const ServerConfig& config) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reload the runtime config
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto tokens_or = tenant::TokenStore::Open(config.data_dir);
@@ -118,6 +154,18 @@ int RunServe(const ServerConfig& config) {
     return 1;
   }
   std::unique_ptr<tenant::TokenStore> tokens = std::move(*tokens_or);
+
+  // Per-tenant overrides: a broken file at start-up is fatal (nothing to fall back to); later
+  // it only keeps the previous overrides in force.
+  tenant::RuntimeConfig runtime;
+  if (!config.runtime_config.empty()) {
+    auto loaded = tenant::LoadRuntimeConfigFile(config.runtime_config);
+    if (!loaded.ok()) {
+      std::cerr << "xscaler: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    runtime = *std::move(loaded);
+  }
   CreateFirstToken(*tokens, config);
 
   std::atomic<bool> ready{false};
@@ -168,6 +216,25 @@ int RunServe(const ServerConfig& config) {
     return t != nullptr ? &t->log : nullptr;
   };
   services.ingest.max_decoded_bytes = config.max_request_bytes;
+
+  services.tsdb.status = [&registry_ptr, &config](std::string_view id,
+                                                  size_t limit) -> absl::StatusOr<api::TsdbStatus> {
+    tenant::TenantRegistry* reg = registry_ptr.load();
+    tenant::Tenant* t = reg != nullptr ? reg->Find(id) : nullptr;
+    if (t == nullptr) return absl::NotFoundError("tenant has no data");
+    api::TsdbStatus st = BuildTsdbStatus(*t->db, limit);
+    st.max_storage_bytes = config.max_storage_bytes;
+    st.ooo_window_ms = reg->LimitsFor(id).ooo_window_ms;
+    return st;
+  };
+  services.tsdb.flush = [&registry_ptr](std::string_view id) -> absl::StatusOr<size_t> {
+    tenant::TenantRegistry* reg = registry_ptr.load();
+    tenant::Tenant* t = reg != nullptr ? reg->Find(id) : nullptr;
+    if (t == nullptr) return absl::NotFoundError("tenant has no data");
+    if (absl::Status st = t->db->Flush(); !st.ok()) return st;
+    spdlog::info("tenant \"{}\": head flushed into blocks on request", t->id);
+    return t->db->Blocks().size();
+  };
   services.ingest.now_ms = WallClockMs;
 
   http::Router router;
@@ -190,7 +257,25 @@ int RunServe(const ServerConfig& config) {
                config.data_dir);
 
   auto start = std::chrono::steady_clock::now();
-  auto registry = tenant::TenantRegistry::Open(config.data_dir, tenant::RegistryOptions{});
+  tenant::RegistryOptions ropts;
+  ropts.tsdb.block_range_ms = config.block_range_ms;
+  ropts.tsdb.compaction_interval_ms = config.compaction_interval_ms;
+  ropts.tsdb.retention_ms = config.retention_ms;
+  ropts.default_limits.retention_ms = config.retention_ms;
+  ropts.default_limits.ooo_window_ms = config.ooo_window_ms;
+  ropts.runtime = runtime;
+  ropts.max_storage_bytes = config.max_storage_bytes;
+  ropts.size_cap_interval_ms = config.compaction_interval_ms;
+  spdlog::info("storage: retention {}, block range {}, compaction every {}, size cap {}{}",
+               config.retention_ms == 0 ? std::string("forever")
+                                        : tenant::FormatDurationMs(config.retention_ms),
+               tenant::FormatDurationMs(config.block_range_ms),
+               tenant::FormatDurationMs(config.compaction_interval_ms),
+               config.max_storage_bytes == 0 ? std::string("none")
+                                             : tenant::FormatBytes(config.max_storage_bytes),
+               config.runtime_config.empty() ? std::string()
+                                             : ", runtime overrides from " + config.runtime_config);
+  auto registry = tenant::TenantRegistry::Open(config.data_dir, ropts);
   if (!registry.ok()) {
     spdlog::error("cannot open storage in {}: {}", config.data_dir, std::string(registry.status().message()));
     server.Stop();
@@ -201,14 +286,44 @@ int RunServe(const ServerConfig& config) {
   spdlog::info("ready: {} tenant(s) open in {:.2f} s", (*registry)->List().size(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 
+  std::unique_ptr<tenant::RuntimeConfigReloader> runtime_reloader;
+  std::unique_ptr<RuntimeConfigWatcher> runtime_watcher;
+  std::unique_ptr<Ticker> runtime_ticker;
+  if (!config.runtime_config.empty()) {
+    tenant::TenantRegistry* reg = registry->get();
+    runtime_reloader = std::make_unique<tenant::RuntimeConfigReloader>(
+        config.runtime_config,
+        [reg](const tenant::RuntimeConfig& c) { reg->ApplyRuntimeConfig(c); });
+    runtime_watcher = std::make_unique<RuntimeConfigWatcher>(runtime_reloader.get());
+    runtime_watcher->Reload("start");  // the same file as read above: records it as current
+    runtime_ticker =
+        std::make_unique<Ticker>(std::chrono::milliseconds(config.runtime_config_reload_ms),
+                                 [w = runtime_watcher.get()] { w->Reload("periodic"); });
+  }
+
   int signal_number = 0;
   {
-    TokenReloader reloader(tokens.get());
-    sigwait(&signals, &signal_number);
+    tenant::TokenStore* ts = tokens.get();
+    Ticker token_reloader(std::chrono::seconds(1), [ts] {
+      if (auto st = ts->ReloadIfChanged(); !st.ok()) {
+        spdlog::warn("token file reload failed (keeping the previous tokens): {}",
+                     std::string(st.message()));
+      }
+    });
+    for (;;) {
+      sigwait(&signals, &signal_number);
+      if (signal_number != SIGHUP) break;
+      if (runtime_watcher) {
+        runtime_watcher->Reload("SIGHUP");
+      } else {
+        spdlog::info("SIGHUP: no runtime_config file is set, nothing to reload");
+      }
+    }
     spdlog::info("received signal {}, shutting down", signal_number);
     ready.store(false);
     server.Stop();  // in-flight requests finish (their commits complete) before storage closes
   }
+  runtime_ticker.reset();
   registry_ptr.store(nullptr);
   registry->reset();  // closes every tenant's WAL cleanly
   spdlog::info("stopped");
