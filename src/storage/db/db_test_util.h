@@ -226,6 +226,21 @@ class Reference {
   std::map<std::string, std::map<int64_t, double>> data_;
 };
 
+// Series text form -> samples of `q->Select(ms)`.
+inline std::map<std::string, Samples> SelectMap(Querier& q, std::vector<labels::Matcher> ms) {
+  auto set = q.Select(ms);
+  std::map<std::string, Samples> out;
+  while (set->Next()) {
+    Samples samples;
+    auto it = set->At().Iterator();
+    while (it->Next()) samples.push_back(it->At());
+    EXPECT_TRUE(it->Err().ok()) << it->Err();
+    out.emplace(set->At().Labels().ToString(), std::move(samples));
+  }
+  EXPECT_TRUE(set->Err().ok()) << set->Err();
+  return out;
+}
+
 // Block directories (ULID names) present on disk in `dir`.
 inline std::vector<std::string> BlockDirs(const std::string& dir) {
   std::vector<std::string> out;

@@ -4,12 +4,15 @@
 #include <chrono>
 #include <set>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
 #include "storage/compact/compact.h"
 #include "storage/compact/plan.h"
 #include "storage/head/replay.h"
 #include "storage/merge/merge.h"
+#include "storage/series/series_sets.h"
 #include "storage/wal/checkpoint.h"
 
 namespace xscaler::storage {
@@ -83,7 +86,111 @@ uint64_t DirBytes(base::Env* env, const std::string& dir, int depth = 1) {
   return total;
 }
 
+// A SeriesSet that owns the queriers its children were selected from (and thereby pins their
+// blocks) for as long as it lives.
+class OwningSeriesSet final : public SeriesSet {
+ public:
+  OwningSeriesSet(std::vector<std::unique_ptr<Querier>> queriers, std::unique_ptr<SeriesSet> set)
+      : queriers_(std::move(queriers)), set_(std::move(set)) {}
+  bool Next() override { return set_->Next(); }
+  const Series& At() const override { return set_->At(); }
+  absl::Status Err() const override { return set_->Err(); }
+
+ private:
+  std::vector<std::unique_ptr<Querier>> queriers_;  // declared first: destroyed after set_
+  std::unique_ptr<SeriesSet> set_;
+};
+
+std::vector<std::string> SortedUnion(std::vector<std::vector<std::string>> lists) {
+  if (lists.size() == 1) return std::move(lists[0]);
+  std::set<std::string> all;
+  for (auto& l : lists) {
+    all.insert(std::make_move_iterator(l.begin()), std::make_move_iterator(l.end()));
+  }
+  return std::vector<std::string>(all.begin(), all.end());
+}
+
+constexpr char kPersistedUntilFile[] = "persisted_until";
+
 }  // namespace
+
+// The database's Querier. It binds nothing at creation: every call reads the head FIRST and
+// only then copies the block list. A cut publishes its block before it truncates the head, so
+// whatever the head no longer had when it was read is in a block published by then; reading
+// the blocks first could miss a range cut in between (in no block yet, already gone from the
+// head). Blocks come first in the merge (oldest first) and the head last, so for a timestamp
+// that is in both (the head read just before the cut truncated it) the block's sample wins;
+// both hold the same value.
+class Tsdb::TsdbQuerier final : public Querier {
+ public:
+  TsdbQuerier(Tsdb* db, int64_t mint, int64_t maxt) : db_(db), mint_(mint), maxt_(maxt) {}
+
+  std::unique_ptr<SeriesSet> Select(std::span<const labels::Matcher> matchers) override {
+    bool selective = false;
+    for (const auto& m : matchers) selective |= !m.MatchesEmpty();
+    if (!selective) {
+      return series::NewErrorSeriesSet(absl::InvalidArgumentError(
+          "vector selector must contain at least one matcher that does not match the empty "
+          "string"));
+    }
+    std::vector<std::unique_ptr<Querier>> queriers;
+    std::unique_ptr<SeriesSet> head_set;
+    std::unique_ptr<Querier> head_q = HeadQuerier();
+    if (head_q != nullptr) head_set = head_q->Select(matchers);  // snapshots the head now
+    std::vector<std::unique_ptr<SeriesSet>> sets;
+    for (const auto& b : db_->BlocksOverlapping(mint_, maxt_)) {
+      queriers.push_back(b->NewQuerier(mint_, maxt_));
+      sets.push_back(queriers.back()->Select(matchers));
+    }
+    if (head_q != nullptr) {
+      queriers.push_back(std::move(head_q));
+      sets.push_back(std::move(head_set));
+    }
+    if (sets.empty()) return series::NewVectorSeriesSet({});
+    return std::make_unique<OwningSeriesSet>(std::move(queriers),
+                                             merge::MergeSeriesSets(std::move(sets)));
+  }
+
+  absl::StatusOr<std::vector<std::string>> LabelNames(
+      std::span<const labels::Matcher> matchers) override {
+    return Union([&](Querier& q) { return q.LabelNames(matchers); });
+  }
+
+  absl::StatusOr<std::vector<std::string>> LabelValues(
+      const std::string& name, std::span<const labels::Matcher> matchers) override {
+    return Union([&](Querier& q) { return q.LabelValues(name, matchers); });
+  }
+
+ private:
+  // The head's querier, or null when the head never held a sample at or after mint (a query
+  // over old data then reads the blocks alone). The head's max_time never goes down, unlike
+  // its min_time, which Truncate recomputes from scratch.
+  std::unique_ptr<Querier> HeadQuerier() {
+    if (db_->head_->MaxTime() < mint_) return nullptr;
+    return db_->head_->NewQuerier(mint_, maxt_);
+  }
+
+  template <typename Fn>
+  absl::StatusOr<std::vector<std::string>> Union(Fn fn) {
+    std::vector<std::vector<std::string>> lists;
+    if (std::unique_ptr<Querier> hq = HeadQuerier(); hq != nullptr) {
+      auto l = fn(*hq);
+      if (!l.ok()) return l.status();
+      lists.push_back(*std::move(l));
+    }
+    for (const auto& b : db_->BlocksOverlapping(mint_, maxt_)) {
+      auto l = fn(*b->NewQuerier(mint_, maxt_));
+      if (!l.ok()) return l.status();
+      lists.push_back(*std::move(l));
+    }
+    if (lists.empty()) return std::vector<std::string>{};
+    return SortedUnion(std::move(lists));
+  }
+
+  Tsdb* const db_;
+  const int64_t mint_;
+  const int64_t maxt_;
+};
 
 // Wraps the head's appender: commits hold commit_mu_ shared (see the header) and may wake the
 // background compactor; a read-only database refuses to commit.
@@ -138,6 +245,7 @@ absl::StatusOr<std::unique_ptr<Tsdb>> Tsdb::Open(std::string dir, TsdbOptions op
         absl::StrCat("block range must be positive, got ", opts.block_range_ms, " ms"));
   }
   opts.head.chunk.chunk_range_ms = opts.block_range_ms;
+  opts.head.ooo_window_ms = std::max<int64_t>(opts.ooo_window_ms, 0);
   if (opts.read_only) opts.background = false;
   if (opts.compaction_interval_ms <= 0) opts.compaction_interval_ms = 60 * 1000;
   base::Env* env = opts.env;
@@ -163,13 +271,32 @@ absl::StatusOr<std::unique_ptr<Tsdb>> Tsdb::Open(std::string dir, TsdbOptions op
   db->lock_ = std::move(lock);
   if (auto st = db->OpenBlocks(); !st.ok()) return st;
 
+  // P: the newest block's max_time, or what the file says if more (the newest block was
+  // deleted by retention / a size cap, or the last cut was of an empty range).
   int64_t persisted = kMinTime;
   {
     absl::MutexLock l(&db->blocks_mu_);
     for (const auto& b : db->blocks_) persisted = std::max(persisted, b->meta().max_time);
   }
+  const int64_t persisted_file = db->ReadPersistedUntilFile();
+  persisted = std::max(persisted, persisted_file);
   db->persisted_until_.store(persisted);
+  {
+    absl::MutexLock l(&db->compact_mu_);
+    db->persisted_file_ = persisted_file;
+    db->truncated_until_ = persisted;
+  }
   db->head_->SetMinValidTime(persisted);
+
+  if (!opts.read_only && opts.head_chunks_on_disk) {
+    // Before replay, which re-writes full chunks through it. Without it the head works the
+    // same with every chunk on the heap, so a failure costs memory, not availability.
+    const std::string chunks_dir = base::JoinPath(dir, "chunks_head");
+    if (auto st = db->head_->EnableChunkMapper(env, chunks_dir); !st.ok()) {
+      spdlog::error("tsdb {}: cannot keep head chunks in {}, keeping them in memory: {}", dir,
+                    chunks_dir, st.ToString());
+    }
+  }
 
   const std::string wal_dir = base::JoinPath(dir, "wal");
   const auto start = std::chrono::steady_clock::now();
@@ -192,7 +319,13 @@ absl::StatusOr<std::unique_ptr<Tsdb>> Tsdb::Open(std::string dir, TsdbOptions op
       if (!r.ok()) return r.status();
       std::string_view rec;
       while ((*r)->Next(&rec)) db->head_->ReplayRecord(rec);
-      if (!(*r)->status().ok()) {
+      if ((*r)->skipped_corruptions() > 0) {
+        spdlog::warn("tsdb {}: skipped the damaged rest of {} wal segment(s) ({})", dir,
+                     (*r)->skipped_corruptions(), (*r)->skipped().front().ToString());
+      }
+      const bool only_skipped =
+          (*r)->skipped_corruptions() > 0 && (*r)->status() == (*r)->skipped().front();
+      if (!(*r)->status().ok() && !only_skipped) {
         spdlog::warn("tsdb {}: wal is corrupt after the last good record ({}); a read-write "
                      "open will truncate it there",
                      dir, (*r)->status().ToString());
@@ -253,6 +386,67 @@ absl::Status Tsdb::Quarantine(const std::string& name, const absl::Status& why) 
   return env->RenameFile(from, to);
 }
 
+void Tsdb::QuarantinePublished(const std::shared_ptr<block::Block>& b, const absl::Status& why) {
+  {
+    absl::MutexLock l(&blocks_mu_);
+    std::erase(blocks_, b);
+  }
+  {
+    absl::MutexLock l(&stats_mu_);
+    ++counters_.quarantined_blocks;
+  }
+  base::Env* env = opts_.env;
+  const std::string name = b->meta().ulid;
+  const std::string qdir = base::JoinPath(dir_, "quarantine");
+  std::string to = base::JoinPath(qdir, name);
+  if (env->FileExists(to)) to = absl::StrCat(to, ".", NowUnixMs());
+  spdlog::error("tsdb {}: block {} is corrupt and is moved to {}; its data is no longer served, "
+                "the other blocks are: {}",
+                dir_, name, to, why.ToString());
+  absl::Status st = env->CreateDir(qdir);
+  if (st.ok()) st = env->RenameFile(b->dir(), to);
+  if (!st.ok()) {
+    // Unpublished anyway; the next Open finds it again (and quarantines it if Open sees the
+    // damage, or compaction does).
+    spdlog::error("tsdb {}: cannot move corrupt block {} to {}: {}", dir_, name, to,
+                  st.ToString());
+  }
+}
+
+int64_t Tsdb::ReadPersistedUntilFile() const {
+  const std::string path = base::JoinPath(dir_, kPersistedUntilFile);
+  if (!opts_.env->FileExists(path)) return kMinTime;
+  auto data = opts_.env->ReadFileToString(path);
+  int64_t v = 0;
+  if (!data.ok() || !absl::SimpleAtoi(absl::StripAsciiWhitespace(*data), &v)) {
+    // Only a lower bound is lost: the newest block's max_time still applies.
+    spdlog::warn("tsdb {}: ignoring unreadable {}: {}", dir_, path,
+                 data.ok() ? std::string("not a decimal integer") : data.status().ToString());
+    return kMinTime;
+  }
+  return v;
+}
+
+absl::Status Tsdb::PersistAndTruncate(int64_t p) {
+  if (p > persisted_file_) {
+    // Before the head (and with the next checkpoint, the WAL) forgets what is below p: a
+    // restart must not accept samples below p again, and if the newest block goes (retention,
+    // size cap) or the range held nothing, no block tells it.
+    const std::string path = base::JoinPath(dir_, kPersistedUntilFile);
+    absl::Status st = opts_.env->WriteStringToFileAtomic(path, absl::StrCat(p, "\n"));
+    if (st.ok()) st = opts_.env->SyncDir(dir_);
+    if (!st.ok()) return Annotate(st, absl::StrCat("recording persisted-until time in ", path));
+    persisted_file_ = p;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const head::TruncateStats ts = head_->Truncate(p);
+  truncated_until_ = p;
+  spdlog::info("tsdb {}: head truncated at {} in {:.3f} s ({} series, {} chunks removed)", dir_,
+               p, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+               ts.series_removed, ts.chunks_removed);
+  return absl::OkStatus();
+}
+
 absl::Status Tsdb::OpenBlocks() {
   base::Env* env = opts_.env;
   auto children = env->GetChildren(dir_);
@@ -282,10 +476,28 @@ absl::Status Tsdb::OpenBlocks() {
     blocks.push_back(std::move(*b));
   }
   // A compaction publishes its result before deleting its sources; a crash in between leaves
-  // both. Only blocks that opened fine vouch for their parents.
+  // both. Only blocks that opened fine vouch for their parents, and only for blocks that can
+  // really be their parents (a lower level, inside the child's range), so a damaged or
+  // hand-edited meta.json cannot make us delete data the child does not hold.
+  std::map<std::string, const block::Block*> by_ulid;
+  for (const auto& b : blocks) by_ulid[b->meta().ulid] = b.get();
   std::set<std::string> compacted;
   for (const auto& b : blocks) {
-    for (const std::string& p : b->meta().parents) compacted.insert(p);
+    const block::BlockMeta& child = b->meta();
+    for (const std::string& p : child.parents) {
+      auto it = by_ulid.find(p);
+      if (it == by_ulid.end()) continue;
+      const block::BlockMeta& parent = it->second->meta();
+      if (it->second == b.get() || parent.level >= child.level ||
+          parent.min_time < child.min_time || parent.max_time > child.max_time) {
+        spdlog::warn("tsdb {}: block {} names block {} as a parent, but it cannot be one (level "
+                     "{} vs {}, range [{}, {}) vs [{}, {})); keeping both",
+                     dir_, child.ulid, p, parent.level, child.level, parent.min_time,
+                     parent.max_time, child.min_time, child.max_time);
+        continue;
+      }
+      compacted.insert(p);
+    }
   }
   std::vector<std::shared_ptr<block::Block>> live;
   for (auto& b : blocks) {
@@ -329,24 +541,17 @@ std::unique_ptr<Appender> Tsdb::NewAppender() {
 }
 
 std::unique_ptr<Querier> Tsdb::NewQuerier(int64_t mint, int64_t maxt) {
+  return std::make_unique<TsdbQuerier>(this, mint, maxt);
+}
+
+std::vector<std::shared_ptr<block::Block>> Tsdb::BlocksOverlapping(int64_t mint,
+                                                                   int64_t maxt) const {
   std::vector<std::shared_ptr<block::Block>> sel;
-  {
-    absl::ReaderMutexLock l(&blocks_mu_);
-    for (const auto& b : blocks_) {
-      if (b->meta().min_time <= maxt && b->meta().max_time > mint) sel.push_back(b);
-    }
+  absl::ReaderMutexLock l(&blocks_mu_);
+  for (const auto& b : blocks_) {
+    if (b->meta().min_time <= maxt && b->meta().max_time > mint) sel.push_back(b);
   }
-  std::vector<std::unique_ptr<Querier>> qs;
-  qs.reserve(sel.size() + 1);
-  for (const auto& b : sel) qs.push_back(b->NewQuerier(mint, maxt));
-  const HeadStats hs = head_->Stats();
-  // The head is skipped when it holds nothing in range (a query over old data then reads the
-  // blocks alone, without a merge).
-  if (qs.empty() || (hs.max_time >= mint && hs.min_time <= maxt)) {
-    qs.push_back(head_->NewQuerier(mint, maxt));
-  }
-  if (qs.size() == 1) return std::move(qs.front());
-  return merge::NewMergeQuerier(std::move(qs));
+  return sel;
 }
 
 absl::Status Tsdb::Compact() { return RunRound(/*flush=*/false); }
@@ -363,13 +568,24 @@ absl::Status Tsdb::RunRound(bool flush) {
   }
   const auto start = std::chrono::steady_clock::now();
   bool cut_any = false;
-  absl::Status st = CutHead(flush, &cut_any);
+  const absl::Status cut = CutHead(flush, &cut_any);
+  absl::Status st = cut;
   if (cut_any || checkpoint_pending_) {
-    absl::Status cp = CheckpointWal(persisted_until_.load());
+    // Samples below the truncation point are in blocks; the checkpoint drops them.
+    absl::Status cp = CheckpointWal(truncated_until_);
     checkpoint_pending_ = !cp.ok();
+    if (!cp.ok()) {
+      // Not fatal for the rest of the round: the segments stay and the next round retries.
+      spdlog::error("tsdb {}: wal checkpoint failed, will retry: {}", dir_, cp.ToString());
+    }
     if (st.ok()) st = cp;
   }
-  if (st.ok()) st = CompactBlocks();
+  // A failed cut is typically a full or failing disk, on which merging blocks would fail too;
+  // retention still runs, since it frees space.
+  if (cut.ok()) {
+    absl::Status cst = CompactBlocks();
+    if (st.ok()) st = cst;
+  }
   absl::Status rst = ApplyRetention();
   if (st.ok()) st = rst;
   const double secs =
@@ -389,33 +605,64 @@ absl::Status Tsdb::CutHead(bool flush, bool* cut_any) {
   base::Env* env = opts_.env;
   const int64_t range = opts_.block_range_ms;
   int64_t persisted = persisted_until_.load();
+  if (truncated_until_ < persisted) {
+    // An earlier round published a range but failed to record P: finish that first.
+    if (auto st = PersistAndTruncate(persisted); !st.ok()) return st;
+    *cut_any = true;
+  }
+  // The block range holding `m` (its start clipped at P); false when there is nothing to cut.
+  auto range_for = [&](const HeadStats& hs, block::BlockMeta* meta) {
+    const int64_t m = std::max(hs.min_time, persisted);
+    const int64_t range_start = FloorDiv(m, range) * range;
+    if (range_start > kMaxTime - range) return false;
+    const int64_t range_end = range_start + range;
+    meta->min_time = std::max(range_start, persisted);
+    meta->max_time = flush ? std::min(range_end, hs.max_time + 1) : range_end;
+    return meta->max_time > meta->min_time;
+  };
   while (!closing_.load()) {
     const HeadStats hs = head_->Stats();
     if (hs.min_time == kMaxTime || hs.max_time == kMinTime) break;  // empty
     const int64_t m = std::max(hs.min_time, persisted);
     if (hs.max_time < m) break;
     if (!flush && hs.max_time - m <= range / 2 * 3) break;
-    const int64_t range_start = FloorDiv(m, range) * range;
-    if (range_start > kMaxTime - range) break;
-    const int64_t range_end = range_start + range;
     block::BlockMeta meta;
-    meta.min_time = std::max(range_start, persisted);
-    meta.max_time = flush ? std::min(range_end, hs.max_time + 1) : range_end;
+    if (!range_for(hs, &meta)) break;
     meta.level = 1;
     meta.ulid = block::NewUlid(NowUnixMs());
     meta.sources = {meta.ulid};
+    if (opts_.cut_hook_for_testing) opts_.cut_hook_for_testing(meta.min_time, meta.max_time);
 
     // From here on nothing can enter [.., max_time) of the head: new appends are rejected,
     // and commits staged earlier drop such samples when applied. The barrier waits for
     // commits already applying (new series reach the postings at the end of a commit).
     head_->SetMinValidTime(meta.max_time);
     { absl::WriterMutexLock barrier(&commit_mu_); }
+    // A commit that finished before the barrier may have applied a sample below the range
+    // (an out-of-order sample older than the head's min_time read above): cut the range
+    // holding it first, or truncating at max_time would drop it. No new sample can go below
+    // max_time any more, so this settles after one step; later ranges follow in the loop.
+    for (;;) {
+      const HeadStats now = head_->Stats();
+      if (now.min_time == kMaxTime || std::max(now.min_time, persisted) >= meta.min_time) break;
+      block::BlockMeta lower = meta;
+      if (!range_for(now, &lower) || lower.min_time >= meta.min_time) break;
+      spdlog::info("tsdb {}: a late sample at {} arrived while cutting [{}, {}); cutting [{}, {}) "
+                   "first",
+                   dir_, now.min_time, meta.min_time, meta.max_time, lower.min_time,
+                   lower.max_time);
+      meta.min_time = lower.min_time;
+      meta.max_time = lower.max_time;
+    }
 
     const auto start = std::chrono::steady_clock::now();
     std::unique_ptr<series::ChunkSeriesSet> set = head_->ChunkSeries(meta.min_time, meta.max_time);
     auto written = block::WriteBlock(env, dir_, *set, meta, opts_.block);
     set.reset();
     if (!written.ok()) {
+      // The head keeps the range and the next round retries it. Meanwhile the head's minimum
+      // valid time stays raised (Head cannot lower it), so late samples for the range are
+      // rejected as too old (see tsdb.h, "Disk full").
       return Annotate(written.status(), absl::StrCat("writing head range [", meta.min_time, ", ",
                                                      meta.max_time, ") to a block"));
     }
@@ -435,17 +682,18 @@ absl::Status Tsdb::CutHead(bool flush, bool* cut_any) {
       absl::MutexLock sl(&stats_mu_);
       ++counters_.head_cuts;
     }
+    // Published (or empty): from now on P covers the range, also if recording it fails below
+    // (then the truncation waits for the next round, and the range is not cut again).
     persisted = meta.max_time;
     persisted_until_.store(persisted);
-    const head::TruncateStats ts = head_->Truncate(persisted);
-    *cut_any = true;
     spdlog::info(
         "tsdb {}: cut head range [{}, {}) into block {} ({} series, {} samples, {} chunks) in "
-        "{:.3f} s; head truncated ({} series, {} chunks removed)",
+        "{:.3f} s",
         dir_, meta.min_time, meta.max_time, written->num_series > 0 ? written->ulid : "(empty)",
         written->num_series, written->num_samples, written->num_chunks,
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-        ts.series_removed, ts.chunks_removed);
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (auto st = PersistAndTruncate(persisted); !st.ok()) return st;
+    *cut_any = true;
   }
   return absl::OkStatus();
 }
@@ -505,6 +753,18 @@ absl::Status Tsdb::CompactBlocks() {
     }
     const auto start = std::chrono::steady_clock::now();
     auto meta = compact::Compact(env, dir_, sources);
+    if (!meta.ok() && absl::IsDataLoss(meta.status())) {
+      // A damaged source would fail this merge in every round, and with it all compaction:
+      // find it (deep check), take it out, and go on with the rest.
+      size_t bad = 0;
+      for (const auto& b : sources) {
+        if (absl::Status v = b->Verify(); !v.ok()) {
+          QuarantinePublished(b, v);
+          ++bad;
+        }
+      }
+      if (bad > 0) continue;
+    }
     if (!meta.ok()) {
       return Annotate(meta.status(), absl::StrCat("compacting ", sources.size(), " blocks"));
     }

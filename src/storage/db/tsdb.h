@@ -6,20 +6,36 @@
 // Open: locks `dir/LOCK`, removes unfinished block dirs (*.tmp-for-creation/-deletion), removes
 // blocks already compacted into another block (crash between publishing a compaction and
 // deleting its sources), opens every block (a corrupt one is moved to dir/quarantine/<ulid>
-// and logged; the rest is served), raises the head's minimum valid time to the newest block's
-// max_time (so replay skips what blocks hold), replays the WAL, opens a WAL writer and starts
-// the background compactor. Returns only when the database is ready to serve.
+// and logged; the rest is served), raises the head's minimum valid time to `persisted until`
+// (so replay skips what blocks hold), enables head chunks on disk (dir/chunks_head), replays
+// the WAL, opens a WAL writer and starts the background compactor. Returns only when the
+// database is ready to serve.
 //
 // Invariant ("exactly once"): every acknowledged sample is in a block or in the WAL/head, and
-// a sample below `persisted until` (the newest block max_time) is never replayed into the
-// head: blocks are published (durable, renamed into place) before the head is truncated and
-// the WAL checkpointed, and the head rejects appends below a range before that range is cut.
+// a sample below `persisted until` P is never replayed into (or accepted by) the head. P is
+// max(newest block max_time, dir/persisted_until), the file being written before the head is
+// truncated, so P never moves back when the newest block is deleted or a cut range was empty.
+// Blocks are published (durable, renamed into place) before the head is truncated and the WAL
+// checkpointed, and the head rejects appends below a range before that range is cut; a sample
+// committed below the range while the cut chose it is found after the barrier and cut first.
 //
-// Concurrency: appends and queries never wait for compaction. Queriers take a copy of the
-// block list (shared_ptrs: each block stays on disk until its last querier goes) plus the
-// head. Compaction rounds (Compact/Flush/background) are serialized by their own mutex and
-// write files without holding anything appends or queries need; the only contact with the
-// append path is a momentary barrier (waiting for in-flight commits) when a head range is cut.
+// Concurrency: appends and queries never wait for compaction. A querier binds nothing when
+// created: each Select / LabelNames / LabelValues reads the head first and then copies the
+// block list (shared_ptrs: a block stays on disk until the last series set reading it goes),
+// so a range cut concurrently is found in the head or in its new block. Compaction rounds
+// (Compact/Flush/background) are serialized by their own mutex and write files without
+// holding anything appends or queries need; the only contact with the append path is a
+// momentary barrier (waiting for in-flight commits) when a head range is cut.
+//
+// Disk full: a cut whose block cannot be written (ENOSPC) leaves the range in the head and
+// WAL and is retried every round, but the head's minimum valid time stays raised to the
+// range's end (Head cannot lower it), so until the cut succeeds, late samples for that range
+// are rejected as too old (OutOfRange, a per-sample 400) rather than answered with 503. Only
+// samples older than the newest ~half block range are affected; the WAL append of the request
+// itself usually fails with ENOSPC first (503 for the whole request).
+//
+// Corruption found later: a block whose merge fails with DataLoss is deep-checked (Verify);
+// the damaged one is unpublished, moved to dir/quarantine/ and logged, and compaction goes on.
 //
 // Thread-safety: safe for concurrent use (see storage.h). Appenders and queriers must not
 // outlive the Tsdb; Commits after Close fail.
@@ -27,6 +43,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -73,6 +90,15 @@ struct TsdbOptions {
   // no background work, no changes on disk (corrupt blocks are skipped and listed, not moved).
   bool read_only = false;
   int replay_threads = 0;  // WAL replay workers; 0 = hardware concurrency
+  // Out-of-order window in ms (0 = off); overrides head.ooo_window_ms. SetOooWindow changes it
+  // live.
+  int64_t ooo_window_ms = 0;
+  // Full head chunks go to dir/chunks_head (mmapped) instead of the heap. Off only for tests
+  // and benchmarks; read-only opens never use it.
+  bool head_chunks_on_disk = true;
+  // Tests only: called by a cut after it chose its range [min, max) and before the head's
+  // minimum valid time is raised (lets a test commit samples in that window).
+  std::function<void(int64_t, int64_t)> cut_hook_for_testing;
 };
 
 // Counters and sizes for /api/v1/status/tsdb. Inherits the head's (num_series, ... are the
@@ -86,9 +112,12 @@ struct TsdbStats : HeadStats {
   int64_t blocks_max_time = kMinTime;  // exclusive
   uint64_t wal_bytes = 0;              // segments + checkpoint
   // Everything below this time is in blocks (the head rejects older samples); kMinTime if
-  // nothing was cut yet.
+  // nothing was cut yet. Kept in dir/persisted_until, so it survives the deletion of the
+  // newest block and cuts of empty ranges.
   int64_t persisted_until = kMinTime;
-  uint64_t quarantined_blocks = 0;  // since Open (read_only: blocks that failed to open)
+  // Since Open: blocks that failed to open (read_only: skipped) plus blocks found corrupt by
+  // compaction (moved to dir/quarantine/).
+  uint64_t quarantined_blocks = 0;
 
   uint64_t head_cuts = 0;           // level-1 blocks written from the head
   uint64_t compactions = 0;         // block merges
@@ -119,15 +148,19 @@ class Tsdb final : public Storage {
   absl::Status Close();
 
   std::unique_ptr<Appender> NewAppender() override;
-  // Merge of the blocks overlapping [mint, maxt] (oldest first, each pinned) and the head.
+  // Merge of the blocks overlapping [mint, maxt] (oldest first, pinned by the returned series
+  // set) and the head, both bound at each Select / LabelNames / LabelValues call (see the file
+  // comment). The querier must not outlive the Tsdb.
   std::unique_ptr<Querier> NewQuerier(int64_t mint, int64_t maxt) override;
   std::map<std::string, MetricMetadata> Metadata() const override { return head_->Metadata(); }
 
   // One compaction round: cut head ranges older than the newest 1.5 block ranges into level-1
-  // blocks (then truncate the head and checkpoint the WAL), merge blocks as compact::Plan says,
-  // drop blocks beyond retention / max_bytes. Errors (e.g. ENOSPC) are returned, recorded in
-  // Stats and retried by the next round; nothing published changes until a new block is
-  // durable. FailedPrecondition when read_only or closed.
+  // blocks (then record P, truncate the head and checkpoint the WAL), merge blocks as
+  // compact::Plan says, drop blocks beyond retention / max_bytes. A failed checkpoint does not
+  // stop the merges and retention; a failed cut skips the merges (retention still runs).
+  // Errors (e.g. ENOSPC) are returned (the first one), recorded in Stats and retried by the
+  // next round; nothing published changes until a new block is durable. FailedPrecondition
+  // when read_only or closed.
   absl::Status Compact();
   // Cuts everything the head holds into blocks (the partial newest range too), then runs the
   // rest of a round. Afterwards the head accepts only samples newer than what it held; a new
@@ -137,6 +170,8 @@ class Tsdb final : public Storage {
   // Live changes (per-tenant runtime overrides); take effect in the next round.
   void SetRetention(int64_t retention_ms);
   void SetMaxBytes(uint64_t max_bytes);
+  // The out-of-order window in ms (0 = off); takes effect for appends staged afterwards.
+  void SetOooWindow(int64_t ms) { head_->SetOooWindow(ms); }
   int64_t retention_ms() const { return retention_ms_.load(std::memory_order_relaxed); }
 
   // The published blocks, by min_time (then ulid). Holding one pins it.
@@ -147,7 +182,8 @@ class Tsdb final : public Storage {
   absl::Status DeleteBlock(const std::string& ulid);
   // Deletes the block with the smallest min_time; returns its size, 0 when there is none.
   uint64_t DeleteOldestBlock();
-  // Blocks that failed to open in Open (see BadBlock).
+  // Blocks that failed to open in Open (see BadBlock). Blocks quarantined later by compaction
+  // are only counted (TsdbStats::quarantined_blocks) and logged.
   const std::vector<BadBlock>& bad_blocks() const { return bad_blocks_; }
 
   TsdbStats Stats() const;
@@ -158,10 +194,21 @@ class Tsdb final : public Storage {
 
  private:
   class TsdbAppender;
+  class TsdbQuerier;
   Tsdb(std::string dir, TsdbOptions opts);
 
   absl::Status OpenBlocks();
+  // Moves dir/<name> to dir/quarantine/<name> (read_only: only lists it in bad_blocks_).
   absl::Status Quarantine(const std::string& name, const absl::Status& why);
+  // Unpublishes the published block `b`, found corrupt after Open, and moves its dir to
+  // dir/quarantine/ (queriers still reading it keep their mapping).
+  void QuarantinePublished(const std::shared_ptr<block::Block>& b, const absl::Status& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+  // Reads dir/persisted_until; kMinTime when absent or unreadable (logged).
+  int64_t ReadPersistedUntilFile() const;
+  // Records P = `p` durably in dir/persisted_until, then truncates the head at `p`.
+  absl::Status PersistAndTruncate(int64_t p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
+  std::vector<std::shared_ptr<block::Block>> BlocksOverlapping(int64_t mint, int64_t maxt) const;
   absl::Status RunRound(bool flush);
   // Cuts head ranges into blocks; *cut_any tells whether the head was truncated.
   absl::Status CutHead(bool flush, bool* cut_any) ABSL_EXCLUSIVE_LOCKS_REQUIRED(compact_mu_);
@@ -199,6 +246,11 @@ class Tsdb final : public Storage {
 
   absl::Mutex compact_mu_;  // one round at a time
   bool checkpoint_pending_ ABSL_GUARDED_BY(compact_mu_) = false;  // last checkpoint failed
+  // What dir/persisted_until holds, and where the head was last truncated; both trail
+  // persisted_until_ when writing the file failed after a block was published (the next
+  // round retries before cutting anything else).
+  int64_t persisted_file_ ABSL_GUARDED_BY(compact_mu_) = kMinTime;
+  int64_t truncated_until_ ABSL_GUARDED_BY(compact_mu_) = kMinTime;
 
   mutable absl::Mutex stats_mu_;
   TsdbStats counters_ ABSL_GUARDED_BY(stats_mu_);  // only the counter/error fields are used

@@ -180,6 +180,44 @@ TEST_F(TsdbTest, CorruptTailIsRepaired) {
   EXPECT_EQ(ReadMap(*db, {Eq("__name__", "m")})["m"], Range(0, 60));
 }
 
+// Media damage in a WAL segment that is not the last one costs the rest of that segment only:
+// the acknowledged data in later segments is replayed and no segment is deleted.
+TEST_F(TsdbTest, CorruptEarlierWalSegmentKeepsLaterSegments) {
+  Labels before{{"__name__", "before"}};
+  Labels after{{"__name__", "after"}};
+  {
+    TsdbOptions o;
+    o.wal.segment_size = 4 << 10;
+    auto db = OpenWith(o);
+    for (int i = 0; i < 40; ++i) AppendRange(*db, before, i * 50, (i + 1) * 50);
+    AppendRange(*db, after, 0, 50);
+    ASSERT_TRUE(db->Close().ok());
+  }
+  const std::string wal_dir = dir_ + "/wal";
+  auto segs = wal::ListSegments(base::Env::Default(), wal_dir);
+  ASSERT_TRUE(segs.ok());
+  ASSERT_GE(segs->size(), 3u);
+  {
+    const std::string first = wal::SegmentPath(wal_dir, segs->front());
+    auto data = base::Env::Default()->ReadFileToString(first);
+    ASSERT_TRUE(data.ok());
+    std::string d = *data;
+    d[d.size() / 2] ^= 0x21;
+    ASSERT_TRUE(base::Env::Default()->WriteStringToFileAtomic(first, d).ok());
+  }
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(ReadMap(*db, {Eq("__name__", "after")})["after"], Range(0, 50));
+  const auto got = ReadMap(*db, {Eq("__name__", "before")})["before"];
+  EXPECT_LT(got.size(), 2000u) << "part of the damaged segment is lost";
+  EXPECT_GT(got.size(), 1000u) << "later segments are replayed";
+  auto now = wal::ListSegments(base::Env::Default(), wal_dir);
+  ASSERT_TRUE(now.ok());
+  for (uint64_t seg : *segs) {
+    EXPECT_TRUE(std::find(now->begin(), now->end(), seg) != now->end()) << seg;
+  }
+}
+
 TEST_F(TsdbTest, ReplayMatchesLiveHeadAfterRaces) {
   std::map<std::string, Samples> before;
   uint64_t dropped = 0;
@@ -380,13 +418,15 @@ TEST_F(TsdbTest, QuerierPinsBlocksAcrossRetentionAndCompaction) {
   ASSERT_TRUE(ref.Write(*db, Gen(3, 0, 3 * kH)).ok());
   ASSERT_TRUE(db->Flush().ok());
   ASSERT_EQ(BlockDirs(dir_).size(), 3u);
+  // A querier binds the blocks when it selects (see QuerySeesARangeCutBetweenNewQuerierAndSelect);
+  // the selected set pins them until it goes.
   auto q = db->NewQuerier(kMinTime, kMaxTime);
+  auto set = q->Select(std::vector<labels::Matcher>{Eq("__name__", "m")});
   db->SetRetention(1);
   ASSERT_TRUE(db->Compact().ok());
   EXPECT_EQ(db->Stats().num_blocks, 1u);
   EXPECT_EQ(BlockDirs(dir_).size(), 3u) << "pinned blocks must stay on disk";
-  // The old querier still reads every deleted block.
-  auto set = q->Select(std::vector<labels::Matcher>{Eq("__name__", "m")});
+  // The set selected before still reads every deleted block.
   std::map<std::string, Samples> got;
   while (set->Next()) {
     Samples s;
@@ -397,8 +437,9 @@ TEST_F(TsdbTest, QuerierPinsBlocksAcrossRetentionAndCompaction) {
   EXPECT_TRUE(set->Err().ok()) << set->Err();
   EXPECT_EQ(got, ref.Expect());
   set.reset();
-  q.reset();
   EXPECT_EQ(BlockDirs(dir_).size(), 1u) << "unpinned deleted blocks must go";
+  // A querier created before the deletion but selecting after it reads what is published now.
+  EXPECT_EQ(SelectMap(*q, {Eq("__name__", "m")}), ref.Expect(2 * kH, kMaxTime));
 }
 
 TEST_F(TsdbTest, CompactionMergesBlocksAndPinsSources) {
@@ -743,6 +784,306 @@ TEST_F(TsdbTest, ConcurrentAppendsQueriesAndCompactions) {
   ASSERT_TRUE(db->Close().ok());
   db = OpenWith(SmallOpts());
   EXPECT_EQ(ReadMap(*db, {Eq("__name__", "c")}), want);
+}
+
+// A querier created before a cut and used after it: the cut published the range as a block and
+// truncated it from the head in between, so binding the block list at creation (and the head
+// at Select) would find the range in neither.
+TEST_F(TsdbTest, QuerySeesARangeCutBetweenNewQuerierAndSelect) {
+  auto db = OpenWith(SmallOpts());
+  ASSERT_NE(db, nullptr);
+  Reference ref;
+  ASSERT_TRUE(ref.Write(*db, Gen(4, 0, 3 * kH)).ok());
+  auto q = db->NewQuerier(kMinTime, kMaxTime);
+  auto q2 = db->NewQuerier(0, kH);
+  ASSERT_TRUE(db->Compact().ok()) << db->Stats().last_compaction_error;
+  ASSERT_GT(db->Stats().head_cuts, 0u);
+  EXPECT_EQ(SelectMap(*q, {Eq("__name__", "m")}), ref.Expect());
+  auto values = q2->LabelValues("s", {});
+  ASSERT_TRUE(values.ok());
+  EXPECT_EQ(values->size(), 4u);
+  // The same after a flush that empties the head.
+  auto q3 = db->NewQuerier(kMinTime, kMaxTime);
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_EQ(db->Stats().num_samples, 0u);
+  EXPECT_EQ(SelectMap(*q3, {Eq("__name__", "m")}), ref.Expect());
+  auto names = q3->LabelNames(std::vector<labels::Matcher>{Eq("mod", "1")});
+  ASSERT_TRUE(names.ok());
+  EXPECT_THAT(*names, ElementsAre("__name__", "mod", "s"));
+  EXPECT_EQ(SelectMap(*q3, {Eq("__name__", "absent")}).size(), 0u);
+  EXPECT_FALSE(q3->Select(std::vector<labels::Matcher>{Eq("x", "")})->Err().ok());
+}
+
+// Head::Truncate recomputes the head's min_time from scratch (kMaxTime while it scans); a
+// query must not lose the head in that window.
+TEST_F(TsdbTest, HeadStaysVisibleWhileItIsTruncated) {
+  auto db = OpenWith(SmallOpts());
+  ASSERT_NE(db, nullptr);
+  Reference ref;
+  std::vector<std::pair<Labels, Samples>> batch;
+  for (int i = 0; i < 3000; ++i) {
+    batch.push_back({Labels{{"__name__", "h"}, {"i", std::to_string(i)}}, {{2 * kH, 1.0}}});
+  }
+  batch.push_back({Labels{{"__name__", "old"}}, Range(0, 10)});
+  ASSERT_TRUE(ref.Write(*db, batch).ok());
+  ASSERT_TRUE(ref.Write(*db, {{Labels{{"__name__", "h"}, {"i", "0"}}, {{3 * kH, 2.0}}}}).ok());
+  ASSERT_TRUE(db->Compact().ok());  // [0, 1h) is now a block, so queries also read blocks
+  ASSERT_EQ(db->Stats().num_blocks, 1u);
+  const auto want = ref.Expect(kH / 2, 4 * kH, [](const std::string& n) {
+    return n.find("i=\"7\"") != std::string::npos;
+  });
+  ASSERT_EQ(want.size(), 1u);
+  std::atomic<bool> done{false};
+  std::atomic<int> truncations{0};
+  std::thread truncator([&] {
+    while (!done.load()) {
+      db->head().Truncate(kH);
+      ++truncations;
+    }
+  });
+  int misses = 0;
+  for (int i = 0; i < 300 || truncations.load() < 20; ++i) {
+    if (ReadMap(*db, {Eq("__name__", "h"), Eq("i", "7")}, kH / 2, 4 * kH) != want) ++misses;
+  }
+  done.store(true);
+  truncator.join();
+  EXPECT_EQ(misses, 0) << "in " << truncations.load() << " truncations";
+}
+
+// A sample committed while a cut computes its range, below that range (here: a new series'
+// first sample, older than everything in the head), must end up in a block, not be truncated.
+TEST_F(TsdbTest, SampleCommittedBelowARangeBeingCutIsKept) {
+  TsdbOptions o = SmallOpts();
+  Reference ref;
+  Tsdb* raw = nullptr;
+  bool fired = false;
+  const Labels late{{"__name__", "late"}};
+  o.cut_hook_for_testing = [&](int64_t mint, int64_t maxt) {
+    if (fired) return;
+    fired = true;
+    EXPECT_EQ(mint, kH);
+    ASSERT_TRUE(ref.Write(*raw, {{late, {{kH / 2, 42.0}}}}).ok());
+  };
+  auto db = OpenWith(o);
+  ASSERT_NE(db, nullptr);
+  raw = db.get();
+  ASSERT_TRUE(ref.Write(*db, Gen(3, kH, 3 * kH + kStep)).ok());
+  ASSERT_TRUE(db->Compact().ok()) << db->Stats().last_compaction_error;
+  ASSERT_TRUE(fired);
+  EXPECT_EQ(ReadMap(*db, {Re("__name__", ".+")}), ref.Expect());
+  EXPECT_EQ(ReadMap(*db, {Eq("__name__", "late")}).size(), 1u);
+  TsdbStats st = db->Stats();
+  EXPECT_EQ(st.blocks_samples + st.num_samples, ref.NumSamples());
+  ASSERT_TRUE(db->Close().ok());
+  o.cut_hook_for_testing = nullptr;
+  db = OpenWith(o);
+  EXPECT_EQ(ReadMap(*db, {Re("__name__", ".+")}), ref.Expect());
+}
+
+// Flips a byte in the middle of the first chunks segment of `block_dir` (inside a page's
+// payload: Open still succeeds, reading the page fails its CRC).
+void CorruptChunks(const std::string& block_dir) {
+  const std::string path = block_dir + "/chunks/000001";
+  auto data = base::Env::Default()->ReadFileToString(path);
+  ASSERT_TRUE(data.ok()) << data.status();
+  std::string d = *data;
+  d[d.size() / 2] ^= 0x5a;
+  ASSERT_TRUE(base::Env::Default()->WriteStringToFileAtomic(path, d).ok());
+}
+
+std::string BlockStartingAt(const std::string& dir, int64_t min_time) {
+  for (const auto& b : BlockDirs(dir)) {
+    auto m = block::ReadMeta(base::Env::Default(), dir + "/" + b);
+    if (m.ok() && m->min_time == min_time) return b;
+  }
+  return "";
+}
+
+TEST_F(TsdbTest, CorruptBlockFoundByCompactionIsQuarantinedAndCompactionGoesOn) {
+  TsdbOptions o = SmallOpts();
+  o.max_block_range_ms = kH;
+  Reference ref;
+  {
+    auto db = OpenWith(o);
+    ASSERT_TRUE(ref.Write(*db, Gen(6, 0, 9 * kH)).ok());
+    ASSERT_TRUE(db->Flush().ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  const std::string victim = BlockStartingAt(dir_, kH);
+  ASSERT_FALSE(victim.empty());
+  CorruptChunks(dir_ + "/" + victim);
+  o.max_block_range_ms = 0;  // 1 h, 3 h, 9 h levels: [0, 3h) gets merged first
+  auto db = OpenWith(o);
+  ASSERT_NE(db, nullptr);
+  ASSERT_EQ(db->Stats().num_blocks, 9u) << "the damage must be invisible to Open";
+  absl::Status st = db->Compact();
+  EXPECT_TRUE(st.ok()) << st;
+  TsdbStats s = db->Stats();
+  EXPECT_EQ(s.quarantined_blocks, 1u);
+  EXPECT_EQ(s.compaction_failures, 0u);
+  EXPECT_GT(s.compactions, 0u);
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/quarantine/" + victim + "/chunks/000001"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/" + victim));
+  auto expect = ref.Expect();
+  for (auto& [_, samples] : expect) {
+    std::erase_if(samples, [](const auto& p) { return p.first >= kH && p.first < 2 * kH; });
+  }
+  EXPECT_EQ(ReadMap(*db, {Eq("__name__", "m")}), expect);
+  EXPECT_TRUE(db->Compact().ok());
+  ASSERT_TRUE(db->Close().ok());
+  db = OpenWith(o);
+  EXPECT_EQ(ReadMap(*db, {Eq("__name__", "m")}), expect);
+}
+
+// Fails every attempt to create a WAL checkpoint while `fail` is set.
+class FailCheckpointEnv final : public base::FaultInjectionEnv {
+ public:
+  using FaultInjectionEnv::FaultInjectionEnv;
+  std::atomic<bool> fail{true};
+  absl::Status CreateDir(const std::string& dir) override {
+    if (fail.load() && dir.find("/wal/checkpoint.") != std::string::npos) {
+      return absl::UnavailableError("injected: cannot create " + dir);
+    }
+    return FaultInjectionEnv::CreateDir(dir);
+  }
+  absl::StatusOr<std::unique_ptr<base::WritableFile>> NewWritableFile(
+      const std::string& path) override {
+    if (fail.load() && path.find("/wal/checkpoint.") != std::string::npos) {
+      return absl::UnavailableError("injected: cannot create " + path);
+    }
+    return FaultInjectionEnv::NewWritableFile(path);
+  }
+};
+
+TEST_F(TsdbTest, FailedCheckpointDoesNotStopCompactionOrRetention) {
+  FailCheckpointEnv env(NoSyncEnv::Get());
+  TsdbOptions o = SmallOpts(&env);
+  o.max_block_range_ms = kH;
+  Reference ref;
+  {
+    env.fail = false;
+    auto db = OpenWith(o);
+    ASSERT_TRUE(ref.Write(*db, Gen(3, 0, 6 * kH)).ok());
+    ASSERT_TRUE(db->Flush().ok());
+    ASSERT_TRUE(db->Close().ok());
+    env.fail = true;
+  }
+  o.max_block_range_ms = 9 * kH;  // 1 h, 3 h, 9 h levels whatever the retention
+  auto db = OpenWith(o);
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(ref.Write(*db, Gen(3, 6 * kH, 9 * kH)).ok());  // a cut, hence a checkpoint
+  db->SetRetention(4 * kH);
+  absl::Status st = db->Compact();
+  EXPECT_FALSE(st.ok());
+  EXPECT_THAT(std::string(st.message()), ::testing::HasSubstr("checkpoint"));
+  TsdbStats s = db->Stats();
+  EXPECT_GT(s.head_cuts, 0u);
+  EXPECT_GT(s.compactions, 0u) << "block compaction must run although the checkpoint failed";
+  EXPECT_GT(s.blocks_deleted, 0u) << "retention must run although the checkpoint failed";
+  EXPECT_EQ(s.checkpoints, 0u);
+  env.fail = false;
+  ASSERT_TRUE(db->Compact().ok()) << db->Stats().last_compaction_error;
+  EXPECT_EQ(db->Stats().checkpoints, 1u) << "the checkpoint is retried";
+  ref.DropBefore(db->Stats().blocks_min_time);
+  EXPECT_EQ(ReadMap(*db, {Eq("__name__", "m")}), ref.Expect());
+}
+
+// Persisted-until must not move back when the newest block goes, or a restart would accept
+// samples for a range that was already cut (and whose WAL was checkpointed away).
+TEST_F(TsdbTest, PersistedUntilSurvivesDeletingTheNewestBlock) {
+  TsdbOptions o = SmallOpts();
+  o.max_block_range_ms = kH;
+  Reference ref;
+  int64_t p = 0;
+  {
+    auto db = OpenWith(o);
+    ASSERT_TRUE(ref.Write(*db, Gen(2, 0, 3 * kH)).ok());
+    ASSERT_TRUE(db->Flush().ok());
+    p = db->Stats().persisted_until;
+    ASSERT_EQ(p, 3 * kH - kStep + 1);
+    auto blocks = db->Blocks();
+    ASSERT_TRUE(db->DeleteBlock(blocks.back()->meta().ulid).ok());
+    EXPECT_EQ(db->Stats().persisted_until, p);
+    ASSERT_TRUE(db->Close().ok());
+  }
+  auto db = OpenWith(o);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->Stats().persisted_until, p);
+  EXPECT_EQ(db->Stats().blocks_max_time, 2 * kH);
+  auto app = db->NewAppender();
+  EXPECT_EQ(app->Append(0, SeriesLabels(0), p - 1, 1).status().code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_TRUE(app->Append(0, SeriesLabels(0), p, 1).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  ASSERT_TRUE(db->Close().ok());
+  db.reset();
+  // An unreadable file is ignored (the blocks still give a lower bound).
+  ASSERT_TRUE(
+      base::Env::Default()->WriteStringToFileAtomic(dir_ + "/persisted_until", "junk").ok());
+  db = OpenWith(o);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->Stats().persisted_until, 2 * kH) << "only the blocks' bound is left";
+}
+
+// meta.json "parents" only vouch for blocks that can be parents: a lower level, inside the
+// child's range, and not the child itself.
+TEST_F(TsdbTest, OpenIgnoresImpossibleParents) {
+  TsdbOptions o = SmallOpts();
+  o.max_block_range_ms = kH;
+  Reference ref;
+  {
+    auto db = OpenWith(o);
+    ASSERT_TRUE(ref.Write(*db, Gen(2, 0, 3 * kH)).ok());
+    ASSERT_TRUE(db->Flush().ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  const std::string b0 = BlockStartingAt(dir_, 0), b1 = BlockStartingAt(dir_, kH),
+                    b2 = BlockStartingAt(dir_, 2 * kH);
+  ASSERT_FALSE(b0.empty() || b1.empty() || b2.empty());
+  // b1 names itself and its neighbours (same level, outside its range); b2 claims level 2
+  // but its parent b0 lies outside its range.
+  auto m1 = block::ReadMeta(base::Env::Default(), dir_ + "/" + b1);
+  ASSERT_TRUE(m1.ok());
+  m1->parents = {b0, b1, b2};
+  ASSERT_TRUE(base::Env::Default()
+                  ->WriteStringToFileAtomic(dir_ + "/" + b1 + "/meta.json", block::EncodeMeta(*m1))
+                  .ok());
+  auto m2 = block::ReadMeta(base::Env::Default(), dir_ + "/" + b2);
+  ASSERT_TRUE(m2.ok());
+  m2->level = 2;
+  m2->parents = {b0};
+  ASSERT_TRUE(base::Env::Default()
+                  ->WriteStringToFileAtomic(dir_ + "/" + b2 + "/meta.json", block::EncodeMeta(*m2))
+                  .ok());
+  auto db = OpenWith(o);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->Stats().num_blocks, 3u);
+  EXPECT_EQ(ReadMap(*db, {Eq("__name__", "m")}), ref.Expect());
+  db.reset();
+  EXPECT_EQ(BlockDirs(dir_).size(), 3u);
+}
+
+TEST_F(TsdbTest, OooWindowIsWiredAndChangesLive) {
+  TsdbOptions o = SmallOpts();
+  o.ooo_window_ms = 10 * kStep;
+  auto db = OpenWith(o);
+  ASSERT_NE(db, nullptr);
+  EXPECT_TRUE(std::filesystem::is_directory(dir_ + "/chunks_head"));
+  const Labels l{{"__name__", "o"}};
+  Reference ref;
+  ASSERT_TRUE(ref.Write(*db, {{l, {{20 * kStep, 1.0}}}}).ok());
+  auto app = db->NewAppender();
+  EXPECT_TRUE(app->Append(0, l, 15 * kStep, 2.0).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  ref.Add(l, 15 * kStep, 2.0);
+  db->SetOooWindow(0);
+  app = db->NewAppender();
+  EXPECT_EQ(app->Append(0, l, 16 * kStep, 3.0).status().code(), absl::StatusCode::kOutOfRange);
+  app->Rollback();
+  EXPECT_EQ(ReadMap(*db, {Eq("__name__", "o")}), ref.Expect());
+  ASSERT_TRUE(db->Close().ok());
+  db = OpenWith(o);
+  EXPECT_EQ(ReadMap(*db, {Eq("__name__", "o")}), ref.Expect());
 }
 
 }  // namespace

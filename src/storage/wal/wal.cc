@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "base/coding.h"
 #include "base/crc32c.h"
+#include "spdlog/spdlog.h"
 #include "storage/wal/checkpoint.h"
 
 namespace xscaler::storage::wal {
@@ -286,16 +287,21 @@ absl::Status Writer::Close() {
   return Submit(&w);
 }
 
-Reader::Reader(base::Env* env, std::string dir, std::vector<uint64_t> segments)
-    : env_(env), dir_(std::move(dir)), segments_(std::move(segments)) {}
+Reader::Reader(base::Env* env, std::string dir, std::vector<uint64_t> segments,
+               uint64_t log_last_segment)
+    : env_(env),
+      dir_(std::move(dir)),
+      segments_(std::move(segments)),
+      log_last_segment_(log_last_segment) {}
 
 absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(base::Env* env, std::string dir,
                                                      uint64_t first_segment,
                                                      uint64_t last_segment) {
   auto segs = ListSegments(env, dir);
   if (!segs.ok()) return segs.status();
+  const uint64_t log_last = segs->empty() ? 0 : segs->back();
   std::erase_if(*segs, [&](uint64_t n) { return n < first_segment || n > last_segment; });
-  return std::unique_ptr<Reader>(new Reader(env, std::move(dir), *std::move(segs)));
+  return std::unique_ptr<Reader>(new Reader(env, std::move(dir), *std::move(segs), log_last));
 }
 
 uint64_t Reader::segment() const {
@@ -303,10 +309,23 @@ uint64_t Reader::segment() const {
 }
 
 bool Reader::Corrupt(std::string_view what) {
-  corrupt_ = true;
   file_.reset();
-  status_ = absl::DataLossError(absl::StrFormat("wal segment %08d offset %d: %s", segment(),
-                                                frame_end_, std::string(what)));
+  absl::Status st = absl::DataLossError(absl::StrFormat("wal segment %08d offset %d: %s",
+                                                        segment(), frame_end_, std::string(what)));
+  if (segment() == log_last_segment_) {
+    // The end of the log: a torn write from a crash (or damage there), which Repair cuts off.
+    corrupt_ = true;
+    status_ = std::move(st);
+    return false;
+  }
+  // A segment that was synced and closed before a later one was started: media damage (or a
+  // tail a crashed writer could not cut). Its frames after the damage are lost, but the later
+  // segments hold acknowledged data that must not be thrown away with it.
+  spdlog::error("wal {}: {}; skipping the rest of this segment and continuing with the next",
+                dir_, std::string(st.message()));
+  ++skipped_corruptions_;
+  if (skipped_.size() < kMaxSkippedKept) skipped_.push_back(std::move(st));  // never empty then
+  skip_segment_ = true;
   return false;
 }
 
@@ -329,6 +348,20 @@ bool Reader::ReadExact(size_t n, std::string* dst) {
 }
 
 bool Reader::ReadFrame() {
+  for (;;) {
+    if (ReadFrameInSegments()) return true;
+    if (!skip_segment_) return false;
+    // Corrupt() gave up on a segment that is not the log's last: go on with the next one.
+    skip_segment_ = false;
+    if (seg_index_ + 1 >= segments_.size()) {
+      done_ = true;
+      return false;
+    }
+    ++seg_index_;
+  }
+}
+
+bool Reader::ReadFrameInSegments() {
   for (;;) {
     if (file_ == nullptr) {
       if (seg_index_ >= segments_.size()) {
@@ -413,13 +446,12 @@ bool Reader::Next(std::string* record) {
 }
 
 absl::Status Reader::Repair() {
-  if (!corrupt_) return status_;
+  if (!corrupt_) return status_;  // OK, or an I/O error that truncating cannot fix
   file_.reset();
+  // Only the log's last segment is ever truncated (Corrupt); segments after it in this
+  // reader's range cannot exist.
   uint64_t seg = segments_[seg_index_];
   if (absl::Status s = env_->Truncate(SegmentPath(dir_, seg), frame_end_); !s.ok()) return s;
-  for (size_t i = seg_index_ + 1; i < segments_.size(); ++i) {
-    if (absl::Status s = env_->RemoveFile(SegmentPath(dir_, segments_[i])); !s.ok()) return s;
-  }
   return env_->SyncDir(dir_);
 }
 

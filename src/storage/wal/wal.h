@@ -8,9 +8,13 @@
 //
 // Atomicity and durability: Writer::Write appends its records as one frame with one CRC, so
 // after a crash a reader sees all of them or none; it returns only after the frame is synced.
-// A Reader stops at the first frame that is torn or corrupt (status() says where); Repair then
-// truncates the log there so a Writer can continue. A torn tail never costs a frame that was
-// fully synced before the crash.
+// A Reader stops at the first frame that is torn or corrupt in the log's last segment (status()
+// says where); Repair then truncates that segment there so a Writer can continue. A torn tail
+// never costs a frame that was fully synced before the crash. A corrupt frame in an earlier
+// segment (synced and closed when the log rolled, so the damage is not a torn write) costs only
+// the rest of that segment: the Reader logs it, counts it (skipped_corruptions) and goes on
+// with the next segment, so the acknowledged data after it is still replayed; status() still
+// reports it at the end, and Repair leaves such segments alone.
 //
 // Thread-safety: Writer is thread-safe and group-commits concurrent Writes into one fsync.
 // Reader is used by one thread.
@@ -52,8 +56,8 @@ class Writer {
  public:
   // Creates `dir` if needed and a new segment numbered after the existing ones and after the
   // newest checkpoint (checkpoint.h), so replay never skips what it writes.
-  // REQUIRES: the log was replayed and, if corrupt, Repair()ed first: Repair removes every
-  // segment after a corruption, including ones a Writer opened on an unrepaired log.
+  // The log should have been replayed and, if its tail was corrupt, Repair()ed first;
+  // otherwise that tail is read later as a damaged non-last segment (skipped and logged).
   static absl::StatusOr<std::unique_ptr<Writer>> Open(base::Env* env, std::string dir,
                                                       WriterOptions opts = {});
   ~Writer();  // closes (without waiting for anything beyond in-flight Writes)
@@ -118,15 +122,35 @@ class Reader {
                                                       uint64_t first_segment = 0,
                                                       uint64_t last_segment = UINT64_MAX);
 
-  // The next record; false at the end of the log or at the first corruption.
+  // The next record; false at the end of the log, at a corrupt or torn frame in the log's last
+  // segment, or on an I/O error. A corrupt frame in any other segment is skipped together with
+  // the rest of its segment (see skipped()), and reading goes on with the next segment.
   bool Next(std::string* record);
   // Same without a copy: *record points into the reader and is valid until the next call.
   bool Next(std::string_view* record);
-  // OK at a clean end; DataLoss("wal segment 00000003 offset 1234: crc mismatch") otherwise.
-  absl::Status status() const { return status_; }
-  // After a corruption: truncates the segment at the end of the last good frame and removes
-  // later segments, so the log reads cleanly and a Writer can append after it.
+  // OK when everything read was clean. Otherwise, in this order: DataLoss("wal segment
+  // 00000003 offset 1234: crc mismatch") when reading stopped at a corrupt or torn frame of the
+  // log's last segment (the segment numbered highest in the directory, whatever range this
+  // reader reads); the I/O error that stopped reading; the first corruption skipped in an
+  // earlier segment (reading went on past it: see skipped()). Callers that must not lose
+  // anything silently (checkpoints) fail on any of them; replay goes on with what was read.
+  absl::Status status() const {
+    if (!status_.ok() || skipped_.empty()) return status_;
+    return skipped_.front();
+  }
+  // When reading stopped at a corrupt frame of the log's last segment: truncates that segment
+  // at the end of its last good frame, so the log reads cleanly and a Writer can append after
+  // it. Never touches any other segment (skipped corruptions stay as they are). Returns OK when
+  // there is nothing to truncate, the I/O error if reading stopped on one.
   absl::Status Repair();
+
+  // Corruptions in segments before the log's last one, each skipped with the rest of its
+  // segment (logged as errors when met). skipped() holds their DataLoss statuses ("wal segment
+  // 00000002 offset 4096: crc mismatch"), the first kMaxSkippedKept of them; not empty when
+  // skipped_corruptions() > 0.
+  uint64_t skipped_corruptions() const { return skipped_corruptions_; }
+  const std::vector<absl::Status>& skipped() const { return skipped_; }
+  static constexpr size_t kMaxSkippedKept = 64;
 
   // Progress: the segment being read and the byte offset of the next frame in it.
   uint64_t segment() const;
@@ -134,15 +158,21 @@ class Reader {
   const std::vector<uint64_t>& segments() const { return segments_; }
 
  private:
-  Reader(base::Env* env, std::string dir, std::vector<uint64_t> segments);
-  // Reads and verifies the next frame, moving on to later segments at a segment's end.
+  Reader(base::Env* env, std::string dir, std::vector<uint64_t> segments,
+         uint64_t log_last_segment);
+  // Reads and verifies the next frame, moving on to later segments at a segment's end and
+  // after a skipped corruption.
   bool ReadFrame();
+  bool ReadFrameInSegments();
+  // Records a corrupt frame at frame_end_: stops the reader in the log's last segment, else
+  // counts it and sets skip_segment_. Returns false.
   bool ReadExact(size_t n, std::string* dst);
   bool Corrupt(std::string_view what);
 
   base::Env* const env_;
   const std::string dir_;
   const std::vector<uint64_t> segments_;
+  const uint64_t log_last_segment_;  // highest segment in dir at Open (0: none)
   size_t seg_index_ = 0;  // index into segments_ of the segment being read
   std::unique_ptr<base::SequentialFile> file_;  // null between segments
   uint64_t file_size_ = 0;
@@ -152,8 +182,11 @@ class Reader {
   std::string_view pending_;   // records of frame_ not yet returned
   uint64_t pending_count_ = 0;
   bool done_ = false;
-  bool corrupt_ = false;
-  absl::Status status_;
+  bool corrupt_ = false;       // stopped at a corrupt frame of the last segment
+  bool skip_segment_ = false;  // Corrupt() gave up on a non-last segment
+  uint64_t skipped_corruptions_ = 0;
+  std::vector<absl::Status> skipped_;
+  absl::Status status_;  // what stopped reading (see status())
 };
 
 }  // namespace xscaler::storage::wal

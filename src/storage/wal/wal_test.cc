@@ -218,7 +218,29 @@ TEST_F(WalTest, TornTailAtEveryOffsetKeepsEarlierBatches) {
   }
 }
 
-TEST_F(WalTest, BitFlipIsDataLossWithSegmentAndOffsetAndRepairDropsLaterSegments) {
+// Writes segment 1 with five 2-record frames and segment 2 with one; returns the frame
+// offsets of segment 1.
+std::vector<uint64_t> WriteTwoSegments(base::Env* env, const std::string& dir) {
+  std::vector<uint64_t> frame_starts;
+  auto w = Writer::Open(env, dir);
+  EXPECT_TRUE(w.ok());
+  for (int i = 0; i < 5; ++i) {
+    frame_starts.push_back(*env->FileSize(SegmentPath(dir, 1)));
+    EXPECT_TRUE((*w)->Write(std::vector<std::string>{absl::StrCat("a", i), absl::StrCat("b", i)})
+                    .ok());
+  }
+  EXPECT_TRUE((*w)->NextSegment().ok());
+  EXPECT_TRUE((*w)->Write(std::vector<std::string>{"c0", "c1"}).ok());
+  return frame_starts;
+}
+
+void FlipByte(base::Env* env, const std::string& path, uint64_t offset) {
+  std::string seg = *env->ReadFileToString(path);
+  seg[offset] ^= 0x10;
+  ASSERT_TRUE(env->WriteStringToFileAtomic(path, seg).ok());
+}
+
+TEST_F(WalTest, BitFlipInTheLastSegmentIsDataLossAndRepairTruncatesThere) {
   std::vector<uint64_t> frame_starts;
   {
     auto w = Writer::Open(env_, dir_);
@@ -227,12 +249,8 @@ TEST_F(WalTest, BitFlipIsDataLossWithSegmentAndOffsetAndRepairDropsLaterSegments
       frame_starts.push_back(*env_->FileSize(SegmentPath(dir_, 1)));
       ASSERT_TRUE((*w)->Write(Batch(i, 2)).ok());
     }
-    ASSERT_TRUE((*w)->NextSegment().ok());
-    ASSERT_TRUE((*w)->Write(Batch(7, 2)).ok());
   }
-  std::string seg = *env_->ReadFileToString(SegmentPath(dir_, 1));
-  seg[frame_starts[3] + 12] ^= 0x10;  // inside the 4th frame's payload
-  ASSERT_TRUE(env_->WriteStringToFileAtomic(SegmentPath(dir_, 1), seg).ok());
+  FlipByte(env_, SegmentPath(dir_, 1), frame_starts[3] + 12);  // inside the 4th frame's payload
 
   absl::Status st;
   auto got = ReadAll(env_, dir_, &st);
@@ -245,12 +263,95 @@ TEST_F(WalTest, BitFlipIsDataLossWithSegmentAndOffsetAndRepairDropsLaterSegments
   std::string rec;
   while ((*r)->Next(&rec)) {
   }
+  EXPECT_EQ((*r)->skipped_corruptions(), 0u);
   ASSERT_TRUE((*r)->Repair().ok());
   EXPECT_EQ(*ListSegments(env_, dir_), (std::vector<uint64_t>{1}));
   EXPECT_EQ(*env_->FileSize(SegmentPath(dir_, 1)), frame_starts[3]);
   got = ReadAll(env_, dir_, &st);
   EXPECT_TRUE(st.ok());
   EXPECT_EQ(got.size(), 6u);
+}
+
+TEST_F(WalTest, CorruptionInAnEarlierSegmentSkipsOnlyTheRestOfThatSegment) {
+  const std::vector<uint64_t> frame_starts = WriteTwoSegments(env_, dir_);
+  FlipByte(env_, SegmentPath(dir_, 1), frame_starts[3] + 12);
+  const uint64_t size1 = *env_->FileSize(SegmentPath(dir_, 1));
+  const uint64_t size2 = *env_->FileSize(SegmentPath(dir_, 2));
+
+  auto r = Reader::Open(env_, dir_);
+  ASSERT_TRUE(r.ok());
+  std::vector<std::string> got;
+  std::string rec;
+  while ((*r)->Next(&rec)) got.push_back(rec);
+  // Frames 0-2 of segment 1, then segment 2: the acknowledged data after the damage survives.
+  EXPECT_EQ(got, (std::vector<std::string>{"a0", "b0", "a1", "b1", "a2", "b2", "c0", "c1"}));
+  // Reported at the end (so a checkpoint does not fold the damage away unnoticed).
+  EXPECT_TRUE(absl::IsDataLoss((*r)->status())) << (*r)->status();
+  EXPECT_EQ((*r)->status().message(),
+            absl::StrCat("wal segment 00000001 offset ", frame_starts[3], ": crc mismatch"));
+  EXPECT_EQ((*r)->skipped_corruptions(), 1u);
+  ASSERT_EQ((*r)->skipped().size(), 1u);
+  EXPECT_TRUE(absl::IsDataLoss((*r)->skipped()[0]));
+  EXPECT_EQ((*r)->skipped()[0].message(),
+            absl::StrCat("wal segment 00000001 offset ", frame_starts[3], ": crc mismatch"));
+
+  // Nothing to repair: no segment is truncated or deleted.
+  ASSERT_TRUE((*r)->Repair().ok());
+  EXPECT_EQ(*ListSegments(env_, dir_), (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(*env_->FileSize(SegmentPath(dir_, 1)), size1);
+  EXPECT_EQ(*env_->FileSize(SegmentPath(dir_, 2)), size2);
+}
+
+TEST_F(WalTest, TornEarlierSegmentAndTornTailAreHandledApart) {
+  const std::vector<uint64_t> frame_starts = WriteTwoSegments(env_, dir_);
+  {
+    auto w = Writer::Open(env_, dir_);  // segment 3
+    ASSERT_TRUE((*w)->Write(std::vector<std::string>{"d0"}).ok());
+    ASSERT_TRUE((*w)->Write(std::vector<std::string>{"d1"}).ok());
+  }
+  // Segment 1 ends inside its last frame (a writer that crashed and was not repaired);
+  // segment 3's last frame is torn too.
+  ASSERT_TRUE(env_->Truncate(SegmentPath(dir_, 1), frame_starts[4] + 5).ok());
+  const uint64_t size3 = *env_->FileSize(SegmentPath(dir_, 3));
+  ASSERT_TRUE(env_->Truncate(SegmentPath(dir_, 3), size3 - 1).ok());
+
+  auto r = Reader::Open(env_, dir_);
+  std::vector<std::string> got;
+  std::string rec;
+  while ((*r)->Next(&rec)) got.push_back(rec);
+  EXPECT_EQ(got, (std::vector<std::string>{"a0", "b0", "a1", "b1", "a2", "b2", "a3", "b3", "c0",
+                                           "c1", "d0"}));
+  EXPECT_EQ((*r)->skipped_corruptions(), 1u);
+  EXPECT_THAT((*r)->skipped()[0].message(),
+              HasSubstr(absl::StrCat("wal segment 00000001 offset ", frame_starts[4])));
+  EXPECT_TRUE(absl::IsDataLoss((*r)->status()));
+  EXPECT_THAT((*r)->status().message(), HasSubstr("wal segment 00000003 offset "));
+  ASSERT_TRUE((*r)->Repair().ok());
+  EXPECT_EQ(*ListSegments(env_, dir_), (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(*env_->FileSize(SegmentPath(dir_, 1)), frame_starts[4] + 5);  // left as it was
+
+  absl::Status st;
+  EXPECT_EQ(ReadAll(env_, dir_, &st).size(), got.size());
+  EXPECT_THAT(st.message(), HasSubstr("wal segment 00000001 offset ")) << "still skipped";
+}
+
+TEST_F(WalTest, RangeReaderNeverTruncatesASegmentBeforeTheLogsLastOne) {
+  // A checkpoint reads segments [first, n] while the writer is already in n+1: damage in
+  // segment n is not a torn tail, so Repair must not cut it (the writer's segment follows).
+  WriteTwoSegments(env_, dir_);
+  FlipByte(env_, SegmentPath(dir_, 1), 12);
+  const uint64_t size1 = *env_->FileSize(SegmentPath(dir_, 1));
+  auto r = Reader::Open(env_, dir_, 0, 1);
+  ASSERT_TRUE(r.ok());
+  std::string rec;
+  int n = 0;
+  while ((*r)->Next(&rec)) ++n;
+  EXPECT_EQ(n, 0);
+  EXPECT_TRUE(absl::IsDataLoss((*r)->status())) << (*r)->status();
+  EXPECT_EQ((*r)->skipped_corruptions(), 1u);
+  ASSERT_TRUE((*r)->Repair().ok());
+  EXPECT_EQ(*env_->FileSize(SegmentPath(dir_, 1)), size1);
+  EXPECT_EQ(*ListSegments(env_, dir_), (std::vector<uint64_t>{1, 2}));
 }
 
 TEST_F(WalTest, ZeroFilledTailIsDetected) {
