@@ -77,7 +77,9 @@ absl::StatusOr<std::unique_ptr<Tenant>> TenantRegistry::OpenTenant(
   auto t = std::make_unique<Tenant>(opts_.ingestion_log_capacity);
   t->id = std::string(tenant_id);
   storage::TsdbOptions tsdb = opts_.tsdb;
-  tsdb.retention_ms = LimitsFor(tenant_id).retention_ms;
+  const TenantLimits limits = LimitsFor(tenant_id);
+  tsdb.retention_ms = limits.retention_ms;
+  tsdb.ooo_window_ms = limits.ooo_window_ms;
   absl::StatusOr<std::unique_ptr<storage::Tsdb>> db =
       storage::Tsdb::Open(TenantDir(tenant_id), tsdb);
   if (!db.ok()) {
@@ -148,10 +150,9 @@ void TenantRegistry::ApplyRuntimeConfig(const RuntimeConfig& cfg) {
     }
     const int64_t ooo = before.LimitsFor(id, opts_.default_limits).ooo_window_ms;
     if (ooo != limits.ooo_window_ms) {
-      spdlog::info(
-          "tenant \"{}\": ooo_window {} -> {} (recorded; out-of-order ingestion is not "
-          "enforced yet)",
-          id, FormatDurationMs(ooo), FormatDurationMs(limits.ooo_window_ms));
+      t->db->SetOooWindow(limits.ooo_window_ms);
+      spdlog::info("tenant \"{}\": ooo_window {} -> {}", id, FormatDurationMs(ooo),
+                   FormatDurationMs(limits.ooo_window_ms));
     }
   }
 }

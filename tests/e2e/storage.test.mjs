@@ -277,8 +277,7 @@ describe('storage: blocks, compaction, restart, verify, dump, retention override
     await corruptOneByte(tenantDir, creds, main, (b) => path.join(b, 'index'), 'index');
   });
 
-  // Opening a block checks its index CRCs but not every chunk page, so this needs the engine
-  // to verify chunk pages when it opens blocks (or to quarantine a block whose read fails).
+  // Opening a block checks its index CRCs but not every chunk page; the start-up scrub does.
   test('one corrupt byte in a chunks file: the block is quarantined, the rest is served', async () => {
     await corruptOneByte(otherDir, otherCreds, other,
       (b) => path.join(b, 'chunks', fs.readdirSync(path.join(b, 'chunks')).sort()[0]), 'chunks/\\d+');

@@ -363,9 +363,17 @@ absl::StatusOr<std::unique_ptr<Tsdb>> Tsdb::Open(std::string dir, TsdbOptions op
   return db;
 }
 
+std::vector<BadBlock> Tsdb::bad_blocks() const {
+  absl::MutexLock l(&bad_mu_);
+  return bad_blocks_;
+}
+
 absl::Status Tsdb::Quarantine(const std::string& name, const absl::Status& why) {
   const std::string from = base::JoinPath(dir_, name);
-  bad_blocks_.push_back({from, why});
+  {
+    absl::MutexLock l(&bad_mu_);
+    bad_blocks_.push_back({from, why});
+  }
   {
     absl::MutexLock l(&stats_mu_);
     ++counters_.quarantined_blocks;
@@ -394,6 +402,10 @@ void Tsdb::QuarantinePublished(const std::shared_ptr<block::Block>& b, const abs
   {
     absl::MutexLock l(&stats_mu_);
     ++counters_.quarantined_blocks;
+  }
+  {
+    absl::MutexLock l(&bad_mu_);
+    bad_blocks_.push_back({b->dir(), why});
   }
   base::Env* env = opts_.env;
   const std::string name = b->meta().ulid;
@@ -512,9 +524,45 @@ absl::Status Tsdb::OpenBlocks() {
     live.push_back(std::move(b));
   }
   SortBlocks(live);
+  {
+    absl::MutexLock c(&compact_mu_);
+    unscrubbed_.assign(live.begin(), live.end());
+  }
   absl::MutexLock l(&blocks_mu_);
   blocks_ = std::move(live);
   return absl::OkStatus();
+}
+
+void Tsdb::ScrubOpenedBlocks() {
+  if (opts_.read_only) return;
+  absl::MutexLock l(&compact_mu_);
+  size_t checked = 0, bad = 0;
+  const auto start = std::chrono::steady_clock::now();
+  while (!unscrubbed_.empty() && !closing_.load()) {
+    std::shared_ptr<block::Block> b = unscrubbed_.back().lock();
+    unscrubbed_.pop_back();
+    if (b == nullptr) continue;
+    {
+      absl::MutexLock bl(&blocks_mu_);
+      if (std::find(blocks_.begin(), blocks_.end(), b) == blocks_.end()) continue;  // gone
+    }
+    ++checked;
+    const absl::Status v = b->Verify();
+    if (v.ok()) continue;
+    if (!IsBlockDamage(v.code())) {
+      spdlog::error("tsdb {}: cannot check block {}: {}", dir_, b->meta().ulid, v.ToString());
+      continue;
+    }
+    QuarantinePublished(b, v);
+    ++bad;
+  }
+  if (checked > 0) {
+    spdlog::info("tsdb {}: checked every chunk page of {} block(s) found at start-up in {:.3f} s; "
+                 "{} quarantined",
+                 dir_, checked,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                 bad);
+  }
 }
 
 absl::Status Tsdb::Close() {
@@ -925,6 +973,7 @@ void Tsdb::MaybeWakeCompactor() {
 bool Tsdb::BgShouldRun() const { return stop_ || (wake_ && !backoff_); }
 
 void Tsdb::BackgroundLoop() {
+  ScrubOpenedBlocks();
   for (;;) {
     {
       absl::MutexLock l(&bg_mu_);

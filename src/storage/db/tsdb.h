@@ -182,9 +182,14 @@ class Tsdb final : public Storage {
   absl::Status DeleteBlock(const std::string& ulid);
   // Deletes the block with the smallest min_time; returns its size, 0 when there is none.
   uint64_t DeleteOldestBlock();
-  // Blocks that failed to open in Open (see BadBlock). Blocks quarantined later by compaction
-  // are only counted (TsdbStats::quarantined_blocks) and logged.
-  const std::vector<BadBlock>& bad_blocks() const { return bad_blocks_; }
+  // Blocks quarantined by this process (see BadBlock): at Open, by the start-up scrub, or by
+  // compaction.
+  std::vector<BadBlock> bad_blocks() const;
+  // Deep-checks (Block::Verify) every block found at Open that has not been checked yet and
+  // quarantines the damaged ones. The background thread runs it once at start; Open only
+  // checks what is cheap (meta, index CRCs, page bounds), so a start over terabytes of blocks
+  // does not wait for every chunk page to be read.
+  void ScrubOpenedBlocks();
 
   TsdbStats Stats() const;
   const head::ReplayStats& replay_stats() const { return head_->replay_stats(); }
@@ -229,7 +234,8 @@ class Tsdb final : public Storage {
   std::unique_ptr<head::Head> head_;
   std::unique_ptr<wal::Writer> wal_;
   std::unique_ptr<base::FileLock> lock_;
-  std::vector<BadBlock> bad_blocks_;  // set in Open only
+  mutable absl::Mutex bad_mu_;
+  std::vector<BadBlock> bad_blocks_ ABSL_GUARDED_BY(bad_mu_);
 
   std::atomic<int64_t> retention_ms_;
   std::atomic<uint64_t> max_bytes_;
@@ -245,6 +251,9 @@ class Tsdb final : public Storage {
   absl::Mutex commit_mu_;
 
   absl::Mutex compact_mu_;  // one round at a time
+  // Blocks found at Open whose chunk pages were not deep-checked yet (ScrubOpenedBlocks); weak,
+  // so a block compacted or deleted meanwhile still goes when its last reader does.
+  std::vector<std::weak_ptr<block::Block>> unscrubbed_ ABSL_GUARDED_BY(compact_mu_);
   bool checkpoint_pending_ ABSL_GUARDED_BY(compact_mu_) = false;  // last checkpoint failed
   // What dir/persisted_until holds, and where the head was last truncated; both trail
   // persisted_until_ when writing the file failed after a block was published (the next

@@ -586,6 +586,52 @@ TEST_F(TsdbTest, CorruptBlockIsQuarantinedAndTheRestServed) {
   ASSERT_TRUE(db->Compact().ok());
 }
 
+// Open checks only what is cheap; a flipped byte inside a chunk page is found by the start-up
+// scrub, which quarantines the block and leaves the rest served.
+TEST_F(TsdbTest, StartupScrubQuarantinesABlockWithACorruptChunkPage) {
+  TsdbOptions o = SmallOpts();
+  o.max_block_range_ms = kH;
+  Reference ref;
+  {
+    auto db = OpenWith(o);
+    ASSERT_TRUE(ref.Write(*db, Gen(2, 0, 3 * kH)).ok());
+    ASSERT_TRUE(db->Flush().ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  std::string victim;
+  for (const auto& b : BlockDirs(dir_)) {
+    if (block::ReadMeta(base::Env::Default(), dir_ + "/" + b)->min_time == kH) victim = b;
+  }
+  ASSERT_FALSE(victim.empty());
+  const std::string seg = dir_ + "/" + victim + "/chunks/000001";
+  {
+    auto data = base::Env::Default()->ReadFileToString(seg);
+    ASSERT_TRUE(data.ok());
+    std::string d = *data;
+    d[d.size() / 2] ^= 0x5a;
+    auto f = base::Env::Default()->NewWritableFile(seg);
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE((*f)->Append(d).ok());
+    ASSERT_TRUE((*f)->Close().ok());
+  }
+  auto db = OpenWith(o);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->Stats().num_blocks, 3u);  // Open does not read chunk pages
+  db->ScrubOpenedBlocks();
+  EXPECT_EQ(db->Stats().num_blocks, 2u);
+  ASSERT_EQ(db->bad_blocks().size(), 1u);
+  EXPECT_EQ(db->bad_blocks()[0].error.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(db->bad_blocks()[0].error.message()), ::testing::HasSubstr("chunks"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/quarantine/" + victim));
+  auto expect = ref.Expect();
+  for (auto& [_, s] : expect) {
+    std::erase_if(s, [](const auto& p) { return p.first >= kH && p.first < 2 * kH; });
+  }
+  EXPECT_EQ(ReadMap(*db, {Eq("__name__", "m")}), expect);
+  db->ScrubOpenedBlocks();  // once only
+  EXPECT_EQ(db->bad_blocks().size(), 1u);
+}
+
 TEST_F(TsdbTest, BlocksWithBadMetaOrMissingFilesAreQuarantined) {
   TsdbOptions o = SmallOpts();
   o.max_block_range_ms = kH;

@@ -109,11 +109,22 @@ class Replayer {
       }
       Apply(rec);
     }
-    if (!r.status().ok()) {
+    if (r.skipped_corruptions() > 0) {
+      // Damage inside an older segment: its rest was skipped (the Reader logged each one);
+      // later segments were still read. Nothing is truncated for it.
+      spdlog::error("wal replay {}: skipped {} damaged part(s) of older segments, first: {}", dir,
+                    r.skipped_corruptions(), r.skipped().front().ToString());
+    }
+    const bool torn_tail = !r.status().ok() && r.status() != (r.skipped().empty()
+                                                                  ? absl::OkStatus()
+                                                                  : r.skipped().front());
+    if (torn_tail) {
       spdlog::warn("wal replay {}: {}; truncating the log at the last good frame and continuing "
                    "with what was read",
                    dir, r.status().ToString());
       rs.repaired = true;
+    }
+    if (!r.status().ok()) {
       if (auto st = r.Repair(); !st.ok()) {
         return absl::Status(st.code(),
                             absl::StrCat("repairing the corrupt wal in ", dir, ": ", st.message()));
