@@ -15,6 +15,11 @@ namespace fs = std::filesystem;
 
 absl::StatusOr<std::unique_ptr<TenantRegistry>> TenantRegistry::Open(std::string data_dir,
                                                                      RegistryOptions opts) {
+  // One limiter for every tenant: background block work stays on a bounded share of the cores
+  // however many tenants there are.
+  if (opts.tsdb.compaction_limiter == nullptr) {
+    opts.tsdb.compaction_limiter = std::make_shared<storage::CompactionLimiter>();
+  }
   std::unique_ptr<TenantRegistry> reg(new TenantRegistry(std::move(data_dir), std::move(opts)));
   const fs::path root = fs::path(reg->data_dir_) / "tenants";
   std::error_code ec;

@@ -535,6 +535,7 @@ absl::Status Tsdb::OpenBlocks() {
 
 void Tsdb::ScrubOpenedBlocks() {
   if (opts_.read_only) return;
+  CompactionLimiter::Slot slot(opts_.compaction_limiter.get());
   absl::MutexLock l(&compact_mu_);
   size_t checked = 0, bad = 0;
   const auto start = std::chrono::steady_clock::now();
@@ -610,6 +611,7 @@ absl::Status Tsdb::RunRound(bool flush) {
     return absl::FailedPreconditionError(
         absl::StrCat("database ", dir_, " is open read-only: cannot compact"));
   }
+  CompactionLimiter::Slot slot(opts_.compaction_limiter.get());
   absl::MutexLock l(&compact_mu_);
   if (closing_.load()) {
     return absl::FailedPreconditionError(absl::StrCat("database ", dir_, " is closed"));

@@ -56,6 +56,7 @@
 #include "absl/synchronization/mutex.h"
 #include "base/env.h"
 #include "storage/block/block.h"
+#include "storage/db/compaction_limiter.h"
 #include "storage/head/head.h"
 #include "storage/storage.h"
 #include "storage/wal/wal.h"
@@ -90,6 +91,9 @@ struct TsdbOptions {
   // no background work, no changes on disk (corrupt blocks are skipped and listed, not moved).
   bool read_only = false;
   int replay_threads = 0;  // WAL replay workers; 0 = hardware concurrency
+  // Shared by every tenant's database so that only a few cut or compact at once; null = no
+  // limit (one database alone).
+  std::shared_ptr<CompactionLimiter> compaction_limiter;
   // Out-of-order window in ms (0 = off); overrides head.ooo_window_ms. SetOooWindow changes it
   // live.
   int64_t ooo_window_ms = 0;

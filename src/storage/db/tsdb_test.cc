@@ -1134,3 +1134,32 @@ TEST_F(TsdbTest, OooWindowIsWiredAndChangesLive) {
 
 }  // namespace
 }  // namespace xscaler::storage
+
+namespace xscaler::storage {
+namespace {
+
+// Two databases sharing a one-slot limiter: a round of the second waits while the first holds
+// the slot, and runs once it is released.
+TEST(CompactionLimiterTest, RoundsWaitForAFreeSlot) {
+  auto limiter = std::make_shared<CompactionLimiter>(1);
+  EXPECT_EQ(limiter->free_slots(), 1);
+  std::atomic<bool> ran{false};
+  std::thread waiter;
+  {
+    CompactionLimiter::Slot held(limiter.get());
+    EXPECT_EQ(limiter->free_slots(), 0);
+    waiter = std::thread([&] {
+      CompactionLimiter::Slot s(limiter.get());
+      ran = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_FALSE(ran.load());  // cannot have run: the only slot is held
+  }
+  waiter.join();
+  EXPECT_TRUE(ran.load());
+  EXPECT_EQ(limiter->free_slots(), 1);
+  CompactionLimiter::Slot unlimited(nullptr);  // no limiter: never waits
+}
+
+}  // namespace
+}  // namespace xscaler::storage
