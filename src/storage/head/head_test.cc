@@ -418,3 +418,31 @@ TEST(HeadTest, ReplayAppliesTheSameRules) {
 
 }  // namespace
 }  // namespace xscaler::storage::head
+
+namespace xscaler::storage::head {
+namespace {
+
+// The encoded comparison must order label sets exactly as labels::Labels does, including a
+// set that is a prefix of another and names or values that are prefixes of each other.
+TEST(EncodedLabelsTest, LessAgreesWithLabelsOrder) {
+  const std::vector<labels::Labels> sets = {
+      labels::Labels({{"__name__", "a"}}),
+      labels::Labels({{"__name__", "a"}, {"job", "x"}}),
+      labels::Labels({{"__name__", "a"}, {"job", "xy"}}),
+      labels::Labels({{"__name__", "a"}, {"jo", "zzz"}}),
+      labels::Labels({{"__name__", "ab"}}),
+      labels::Labels({{"__name__", "b"}, {"a", ""}}),
+      labels::Labels({{"__name__", "b"}, {"a", "\xff"}}),
+      labels::Labels({{"__name__", std::string(200, 'q')}}),
+      labels::Labels(),
+  };
+  for (const auto& a : sets) {
+    for (const auto& b : sets) {
+      EXPECT_EQ(EncodedLabelsLess(EncodeLabels(a), EncodeLabels(b)), a < b)
+          << a.ToString() << " vs " << b.ToString();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace xscaler::storage::head

@@ -42,6 +42,19 @@ labels::Labels DecodeLabels(std::string_view enc) {
   return labels::Labels(std::move(ls));
 }
 
+bool EncodedLabelsLess(std::string_view a, std::string_view b) {
+  std::string_view an, av, bn, bv;
+  while (true) {
+    const bool a_more = !a.empty() && base::GetLengthPrefixed(&a, &an) &&
+                        base::GetLengthPrefixed(&a, &av);
+    const bool b_more = !b.empty() && base::GetLengthPrefixed(&b, &bn) &&
+                        base::GetLengthPrefixed(&b, &bv);
+    if (!a_more || !b_more) return !a_more && b_more;  // a prefix of b sorts first
+    if (an != bn) return an < bn;
+    if (av != bv) return av < bv;
+  }
+}
+
 namespace {
 
 bool SameBits(double a, double b) { return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b); }

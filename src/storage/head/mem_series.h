@@ -40,6 +40,8 @@ namespace xscaler::storage::head {
 // Labels as varint-length-prefixed name, value, name, value, ... (sorted by name).
 std::string EncodeLabels(const labels::Labels& lset);
 labels::Labels DecodeLabels(std::string_view enc);
+// DecodeLabels(a) < DecodeLabels(b), without decoding (no allocation).
+bool EncodedLabelsLess(std::string_view a, std::string_view b);
 
 // An immutable, complete chunk shared by the series and every reader that snapshotted it.
 struct ChunkRef {
