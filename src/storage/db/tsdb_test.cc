@@ -19,6 +19,28 @@ using ::testing::IsEmpty;
 using ::testing::Pair;
 using namespace xscaler::storage::testing;
 
+// Flips bits of the byte in the middle of the file at `path`.
+void FlipMiddleByte(const std::string& path, char mask = 0x5a) {
+  auto data = base::Env::Default()->ReadFileToString(path);
+  ASSERT_TRUE(data.ok()) << data.status();
+  std::string d = *data;
+  d[d.size() / 2] ^= mask;
+  ASSERT_TRUE(base::Env::Default()->WriteStringToFileAtomic(path, d).ok());
+}
+
+// The block directory (name) in `dir` whose meta says it starts at `min_time`, or "".
+std::string BlockStartingAt(const std::string& dir, int64_t min_time) {
+  for (const auto& b : BlockDirs(dir)) {
+    auto m = block::ReadMeta(base::Env::Default(), dir + "/" + b);
+    if (m.ok() && m->min_time == min_time) return b;
+  }
+  return "";
+}
+
+// Flips a byte in the middle of the first chunks segment of `block_dir` (inside a page's
+// payload: Open still succeeds, reading the page fails its CRC).
+void CorruptChunks(const std::string& block_dir) { FlipMiddleByte(block_dir + "/chunks/000001"); }
+
 class TsdbTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -38,6 +60,9 @@ class TsdbTest : public ::testing::Test {
     EXPECT_TRUE(db.ok()) << db.status();
     return db.ok() ? std::move(*db) : nullptr;
   }
+  // Opens with `o`, writes Gen(n, from, to) through `ref`, flushes it all into blocks and
+  // closes: leaves the blocks a test then damages, compacts or reopens.
+  void WriteFlushClose(const TsdbOptions& o, Reference& ref, int n, int64_t from, int64_t to);
 
   static void AppendRange(Storage& db, const Labels& l, int64_t from, int64_t to) {
     auto app = db.NewAppender();
@@ -197,14 +222,7 @@ TEST_F(TsdbTest, CorruptEarlierWalSegmentKeepsLaterSegments) {
   auto segs = wal::ListSegments(base::Env::Default(), wal_dir);
   ASSERT_TRUE(segs.ok());
   ASSERT_GE(segs->size(), 3u);
-  {
-    const std::string first = wal::SegmentPath(wal_dir, segs->front());
-    auto data = base::Env::Default()->ReadFileToString(first);
-    ASSERT_TRUE(data.ok());
-    std::string d = *data;
-    d[d.size() / 2] ^= 0x21;
-    ASSERT_TRUE(base::Env::Default()->WriteStringToFileAtomic(first, d).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(FlipMiddleByte(wal::SegmentPath(wal_dir, segs->front()), 0x21));
   auto db = Open();
   ASSERT_NE(db, nullptr);
   EXPECT_EQ(ReadMap(*db, {Eq("__name__", "after")})["after"], Range(0, 50));
@@ -307,6 +325,22 @@ std::vector<std::pair<Labels, Samples>> Gen(int n, int64_t from, int64_t to) {
   return out;
 }
 
+// SmallOpts with compaction capped at the 1 h blocks it cuts: no merges, one block per hour.
+TsdbOptions HourBlockOpts(base::Env* env = NoSyncEnv::Get()) {
+  TsdbOptions o = SmallOpts(env);
+  o.max_block_range_ms = kH;
+  return o;
+}
+
+void TsdbTest::WriteFlushClose(const TsdbOptions& o, Reference& ref, int n, int64_t from,
+                               int64_t to) {
+  auto db = OpenWith(o);
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(ref.Write(*db, Gen(n, from, to)).ok());
+  ASSERT_TRUE(db->Flush().ok()) << db->Stats().last_compaction_error;
+  ASSERT_TRUE(db->Close().ok());
+}
+
 TEST_F(TsdbTest, FlushWritesBlocksThatSurviveRestart) {
   Reference ref;
   {
@@ -372,8 +406,7 @@ TEST_F(TsdbTest, CompactCutsOnlyRangesOlderThanOneAndAHalfBlocks) {
 }
 
 TEST_F(TsdbTest, RetentionDropsWholeOldBlocks) {
-  TsdbOptions o = SmallOpts();
-  o.max_block_range_ms = kH;  // no merges: one block per hour
+  TsdbOptions o = HourBlockOpts();
   auto db = OpenWith(o);
   ASSERT_NE(db, nullptr);
   Reference ref;
@@ -410,8 +443,7 @@ TEST_F(TsdbTest, RetentionDropsWholeOldBlocks) {
 }
 
 TEST_F(TsdbTest, QuerierPinsBlocksAcrossRetentionAndCompaction) {
-  TsdbOptions o = SmallOpts();
-  o.max_block_range_ms = kH;
+  TsdbOptions o = HourBlockOpts();
   auto db = OpenWith(o);
   ASSERT_NE(db, nullptr);
   Reference ref;
@@ -443,19 +475,10 @@ TEST_F(TsdbTest, QuerierPinsBlocksAcrossRetentionAndCompaction) {
 }
 
 TEST_F(TsdbTest, CompactionMergesBlocksAndPinsSources) {
-  TsdbOptions o = SmallOpts();
-  o.max_block_range_ms = kH;
+  TsdbOptions o = HourBlockOpts();
   Reference ref;
-  std::vector<std::string> before;
-  {
-    auto db = OpenWith(o);
-    ASSERT_NE(db, nullptr);
-    ASSERT_TRUE(ref.Write(*db, Gen(6, 0, 9 * kH)).ok());
-    ASSERT_TRUE(db->Flush().ok());
-    before = BlockDirs(dir_);
-    ASSERT_EQ(before.size(), 9u);
-    ASSERT_TRUE(db->Close().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteFlushClose(o, ref, 6, 0, 9 * kH));
+  ASSERT_EQ(BlockDirs(dir_).size(), 9u);
   o.max_block_range_ms = 0;  // 1 h, 3 h, 9 h, ... levels
   auto db = OpenWith(o);
   ASSERT_NE(db, nullptr);
@@ -485,17 +508,11 @@ TEST_F(TsdbTest, CompactionMergesBlocksAndPinsSources) {
 }
 
 TEST_F(TsdbTest, OpenRemovesSourcesOfFinishedCompactionsAndTmpDirs) {
-  TsdbOptions o = SmallOpts();
-  o.max_block_range_ms = kH;
+  TsdbOptions o = HourBlockOpts();
   Reference ref;
   const std::string backup = dir_ + "_backup";
   std::filesystem::remove_all(backup);
-  {
-    auto db = OpenWith(o);
-    ASSERT_TRUE(ref.Write(*db, Gen(4, 0, 3 * kH + kStep)).ok());
-    ASSERT_TRUE(db->Flush().ok());
-    ASSERT_TRUE(db->Close().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteFlushClose(o, ref, 4, 0, 3 * kH + kStep));
   std::vector<std::string> sources = BlockDirs(dir_);
   ASSERT_EQ(sources.size(), 4u);
   std::filesystem::create_directories(backup);
@@ -529,36 +546,18 @@ TEST_F(TsdbTest, OpenRemovesSourcesOfFinishedCompactionsAndTmpDirs) {
 }
 
 TEST_F(TsdbTest, CorruptBlockIsQuarantinedAndTheRestServed) {
-  TsdbOptions o = SmallOpts();
-  o.max_block_range_ms = kH;
+  TsdbOptions o = HourBlockOpts();
   Reference ref;
-  {
-    auto db = OpenWith(o);
-    ASSERT_TRUE(ref.Write(*db, Gen(4, 0, 3 * kH)).ok());
-    ASSERT_TRUE(db->Flush().ok());
-    ASSERT_TRUE(db->Close().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteFlushClose(o, ref, 4, 0, 3 * kH));
   std::vector<std::string> blocks = BlockDirs(dir_);
   ASSERT_EQ(blocks.size(), 3u);
   // The block holding [1h, 2h) gets a flipped byte in the middle of its index.
-  std::string victim;
   for (const auto& b : blocks) {
-    auto m = block::ReadMeta(base::Env::Default(), dir_ + "/" + b);
-    ASSERT_TRUE(m.ok());
-    if (m->min_time == kH) victim = b;
+    ASSERT_TRUE(block::ReadMeta(base::Env::Default(), dir_ + "/" + b).ok());
   }
+  const std::string victim = BlockStartingAt(dir_, kH);
   ASSERT_FALSE(victim.empty());
-  {
-    const std::string idx = dir_ + "/" + victim + "/index";
-    auto data = base::Env::Default()->ReadFileToString(idx);
-    ASSERT_TRUE(data.ok());
-    std::string d = *data;
-    d[d.size() / 2] ^= 0x5a;
-    auto f = base::Env::Default()->NewWritableFile(idx);
-    ASSERT_TRUE(f.ok());
-    ASSERT_TRUE((*f)->Append(d).ok());
-    ASSERT_TRUE((*f)->Close().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(FlipMiddleByte(dir_ + "/" + victim + "/index"));
   // Read-only opens list it and move nothing.
   {
     TsdbOptions ro = o;
@@ -589,31 +588,12 @@ TEST_F(TsdbTest, CorruptBlockIsQuarantinedAndTheRestServed) {
 // Open checks only what is cheap; a flipped byte inside a chunk page is found by the start-up
 // scrub, which quarantines the block and leaves the rest served.
 TEST_F(TsdbTest, StartupScrubQuarantinesABlockWithACorruptChunkPage) {
-  TsdbOptions o = SmallOpts();
-  o.max_block_range_ms = kH;
+  TsdbOptions o = HourBlockOpts();
   Reference ref;
-  {
-    auto db = OpenWith(o);
-    ASSERT_TRUE(ref.Write(*db, Gen(2, 0, 3 * kH)).ok());
-    ASSERT_TRUE(db->Flush().ok());
-    ASSERT_TRUE(db->Close().ok());
-  }
-  std::string victim;
-  for (const auto& b : BlockDirs(dir_)) {
-    if (block::ReadMeta(base::Env::Default(), dir_ + "/" + b)->min_time == kH) victim = b;
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteFlushClose(o, ref, 2, 0, 3 * kH));
+  const std::string victim = BlockStartingAt(dir_, kH);
   ASSERT_FALSE(victim.empty());
-  const std::string seg = dir_ + "/" + victim + "/chunks/000001";
-  {
-    auto data = base::Env::Default()->ReadFileToString(seg);
-    ASSERT_TRUE(data.ok());
-    std::string d = *data;
-    d[d.size() / 2] ^= 0x5a;
-    auto f = base::Env::Default()->NewWritableFile(seg);
-    ASSERT_TRUE(f.ok());
-    ASSERT_TRUE((*f)->Append(d).ok());
-    ASSERT_TRUE((*f)->Close().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(CorruptChunks(dir_ + "/" + victim));
   auto db = OpenWith(o);
   ASSERT_NE(db, nullptr);
   EXPECT_EQ(db->Stats().num_blocks, 3u);  // Open does not read chunk pages
@@ -633,15 +613,9 @@ TEST_F(TsdbTest, StartupScrubQuarantinesABlockWithACorruptChunkPage) {
 }
 
 TEST_F(TsdbTest, BlocksWithBadMetaOrMissingFilesAreQuarantined) {
-  TsdbOptions o = SmallOpts();
-  o.max_block_range_ms = kH;
+  TsdbOptions o = HourBlockOpts();
   Reference ref;
-  {
-    auto db = OpenWith(o);
-    ASSERT_TRUE(ref.Write(*db, Gen(2, 0, 3 * kH)).ok());
-    ASSERT_TRUE(db->Flush().ok());
-    ASSERT_TRUE(db->Close().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteFlushClose(o, ref, 2, 0, 3 * kH));
   std::vector<std::string> blocks = BlockDirs(dir_);
   ASSERT_EQ(blocks.size(), 3u);
   // By min_time (ULIDs made within one millisecond do not sort by creation).
@@ -926,38 +900,13 @@ TEST_F(TsdbTest, SampleCommittedBelowARangeBeingCutIsKept) {
   EXPECT_EQ(ReadMap(*db, {Re("__name__", ".+")}), ref.Expect());
 }
 
-// Flips a byte in the middle of the first chunks segment of `block_dir` (inside a page's
-// payload: Open still succeeds, reading the page fails its CRC).
-void CorruptChunks(const std::string& block_dir) {
-  const std::string path = block_dir + "/chunks/000001";
-  auto data = base::Env::Default()->ReadFileToString(path);
-  ASSERT_TRUE(data.ok()) << data.status();
-  std::string d = *data;
-  d[d.size() / 2] ^= 0x5a;
-  ASSERT_TRUE(base::Env::Default()->WriteStringToFileAtomic(path, d).ok());
-}
-
-std::string BlockStartingAt(const std::string& dir, int64_t min_time) {
-  for (const auto& b : BlockDirs(dir)) {
-    auto m = block::ReadMeta(base::Env::Default(), dir + "/" + b);
-    if (m.ok() && m->min_time == min_time) return b;
-  }
-  return "";
-}
-
 TEST_F(TsdbTest, CorruptBlockFoundByCompactionIsQuarantinedAndCompactionGoesOn) {
-  TsdbOptions o = SmallOpts();
-  o.max_block_range_ms = kH;
+  TsdbOptions o = HourBlockOpts();
   Reference ref;
-  {
-    auto db = OpenWith(o);
-    ASSERT_TRUE(ref.Write(*db, Gen(6, 0, 9 * kH)).ok());
-    ASSERT_TRUE(db->Flush().ok());
-    ASSERT_TRUE(db->Close().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteFlushClose(o, ref, 6, 0, 9 * kH));
   const std::string victim = BlockStartingAt(dir_, kH);
   ASSERT_FALSE(victim.empty());
-  CorruptChunks(dir_ + "/" + victim);
+  ASSERT_NO_FATAL_FAILURE(CorruptChunks(dir_ + "/" + victim));
   o.max_block_range_ms = 0;  // 1 h, 3 h, 9 h levels: [0, 3h) gets merged first
   auto db = OpenWith(o);
   ASSERT_NE(db, nullptr);
@@ -1003,17 +952,11 @@ class FailCheckpointEnv final : public base::FaultInjectionEnv {
 
 TEST_F(TsdbTest, FailedCheckpointDoesNotStopCompactionOrRetention) {
   FailCheckpointEnv env(NoSyncEnv::Get());
-  TsdbOptions o = SmallOpts(&env);
-  o.max_block_range_ms = kH;
+  TsdbOptions o = HourBlockOpts(&env);
   Reference ref;
-  {
-    env.fail = false;
-    auto db = OpenWith(o);
-    ASSERT_TRUE(ref.Write(*db, Gen(3, 0, 6 * kH)).ok());
-    ASSERT_TRUE(db->Flush().ok());
-    ASSERT_TRUE(db->Close().ok());
-    env.fail = true;
-  }
+  env.fail = false;
+  ASSERT_NO_FATAL_FAILURE(WriteFlushClose(o, ref, 3, 0, 6 * kH));
+  env.fail = true;
   o.max_block_range_ms = 9 * kH;  // 1 h, 3 h, 9 h levels whatever the retention
   auto db = OpenWith(o);
   ASSERT_NE(db, nullptr);
@@ -1037,8 +980,7 @@ TEST_F(TsdbTest, FailedCheckpointDoesNotStopCompactionOrRetention) {
 // Persisted-until must not move back when the newest block goes, or a restart would accept
 // samples for a range that was already cut (and whose WAL was checkpointed away).
 TEST_F(TsdbTest, PersistedUntilSurvivesDeletingTheNewestBlock) {
-  TsdbOptions o = SmallOpts();
-  o.max_block_range_ms = kH;
+  TsdbOptions o = HourBlockOpts();
   Reference ref;
   int64_t p = 0;
   {
@@ -1074,15 +1016,9 @@ TEST_F(TsdbTest, PersistedUntilSurvivesDeletingTheNewestBlock) {
 // meta.json "parents" only vouch for blocks that can be parents: a lower level, inside the
 // child's range, and not the child itself.
 TEST_F(TsdbTest, OpenIgnoresImpossibleParents) {
-  TsdbOptions o = SmallOpts();
-  o.max_block_range_ms = kH;
+  TsdbOptions o = HourBlockOpts();
   Reference ref;
-  {
-    auto db = OpenWith(o);
-    ASSERT_TRUE(ref.Write(*db, Gen(2, 0, 3 * kH)).ok());
-    ASSERT_TRUE(db->Flush().ok());
-    ASSERT_TRUE(db->Close().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteFlushClose(o, ref, 2, 0, 3 * kH));
   const std::string b0 = BlockStartingAt(dir_, 0), b1 = BlockStartingAt(dir_, kH),
                     b2 = BlockStartingAt(dir_, 2 * kH);
   ASSERT_FALSE(b0.empty() || b1.empty() || b2.empty());

@@ -25,17 +25,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using namespace xscaler::storage::testing;
 
-class HeadStorage final : public Storage {
- public:
-  explicit HeadStorage(HeadOptions opts = {}) : head(opts) {}
-  std::unique_ptr<Appender> NewAppender() override { return head.NewAppender(); }
-  std::unique_ptr<Querier> NewQuerier(int64_t mint, int64_t maxt) override {
-    return head.NewQuerier(mint, maxt);
-  }
-  std::map<std::string, MetricMetadata> Metadata() const override { return head.Metadata(); }
-  Head head;
-};
-
 HeadOptions SmallChunks() {
   HeadOptions o;
   o.chunk.chunk_range_ms = 1000;

@@ -20,18 +20,6 @@ using ::testing::IsEmpty;
 using ::testing::Pair;
 using namespace xscaler::storage::testing;
 
-// The head as a Storage, without a WAL.
-class HeadStorage final : public Storage {
- public:
-  explicit HeadStorage(HeadOptions opts = {}) : head(opts) {}
-  std::unique_ptr<Appender> NewAppender() override { return head.NewAppender(); }
-  std::unique_ptr<Querier> NewQuerier(int64_t mint, int64_t maxt) override {
-    return head.NewQuerier(mint, maxt);
-  }
-  std::map<std::string, MetricMetadata> Metadata() const override { return head.Metadata(); }
-  Head head;
-};
-
 Labels Series(int i) {
   return Labels{{"__name__", i % 2 == 0 ? "even" : "odd"},
                 {"i", std::to_string(i)},

@@ -1,14 +1,16 @@
-// Helpers shared by the head and tsdb tests: matcher construction and reading whole series
-// sets back into plain maps.
+// Helpers shared by the head and tsdb tests: matcher construction, the head as a Storage and
+// reading whole series sets back into plain maps.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "labels/matcher.h"
+#include "storage/head/head.h"
 #include "storage/storage.h"
 
 namespace xscaler::storage::testing {
@@ -30,6 +32,18 @@ inline labels::Matcher Nre(std::string name, std::string value) {
   return *labels::Matcher::Create(labels::MatchType::kRegexNoMatch, std::move(name),
                                   std::move(value));
 }
+
+// The head as a Storage, without a WAL.
+class HeadStorage final : public Storage {
+ public:
+  explicit HeadStorage(head::HeadOptions opts = {}) : head(opts) {}
+  std::unique_ptr<Appender> NewAppender() override { return head.NewAppender(); }
+  std::unique_ptr<Querier> NewQuerier(int64_t mint, int64_t maxt) override {
+    return head.NewQuerier(mint, maxt);
+  }
+  std::map<std::string, MetricMetadata> Metadata() const override { return head.Metadata(); }
+  head::Head head;
+};
 
 // Series text form -> samples, in the order the set returned them (checked to be sorted).
 inline std::vector<std::pair<std::string, Samples>> ReadAll(Storage& db,

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "storage/chunk/xor.h"
+#include "storage/merge/label_heap.h"
 #include "storage/merge/merge.h"
 
 namespace xscaler::storage::merge {
@@ -20,6 +21,10 @@ struct RankedChunk {
   size_t rank;
 };
 
+struct ChunkSetLabels {
+  const labels::Labels& operator()(const series::ChunkSeriesSet& s) const { return s.Labels(); }
+};
+
 struct RankedSample {
   int64_t t;
   size_t rank;
@@ -29,27 +34,15 @@ struct RankedSample {
 class MergeChunkSeriesSet final : public series::ChunkSeriesSet {
  public:
   explicit MergeChunkSeriesSet(std::vector<std::unique_ptr<series::ChunkSeriesSet>> sets)
-      : sets_(std::move(sets)) {
-    heap_.reserve(sets_.size());
-  }
+      : sets_(std::move(sets)), heap_(&sets_) {}
 
   bool Next() override {
     while (true) {
       if (done_) return false;
-      if (!started_) {
-        started_ = true;
-        for (size_t i = 0; i < sets_.size(); ++i) Advance(i);
-      } else {
-        for (size_t i : cur_) Advance(i);
-      }
-      if (!err_.ok() || heap_.empty()) {
+      if (!heap_.NextGroup(&cur_, &err_)) {
         done_ = true;
         return false;
       }
-      cur_.clear();
-      cur_.push_back(Pop());
-      const labels::Labels& lset = sets_[cur_[0]]->Labels();
-      while (!heap_.empty() && sets_[heap_.front()]->Labels() == lset) cur_.push_back(Pop());
       if (!BuildChunks()) {
         done_ = true;
         return false;
@@ -64,30 +57,6 @@ class MergeChunkSeriesSet final : public series::ChunkSeriesSet {
   absl::Status Err() const override { return err_; }
 
  private:
-  bool Greater(size_t a, size_t b) const {
-    auto c = sets_[a]->Labels() <=> sets_[b]->Labels();
-    if (c != 0) return c > 0;
-    return a > b;
-  }
-
-  void Advance(size_t i) {
-    if (sets_[i]->Next()) {
-      heap_.push_back(i);
-      std::push_heap(heap_.begin(), heap_.end(),
-                     [this](size_t a, size_t b) { return Greater(a, b); });
-      return;
-    }
-    absl::Status st = sets_[i]->Err();
-    if (!st.ok() && err_.ok()) err_ = std::move(st);
-  }
-
-  size_t Pop() {
-    std::pop_heap(heap_.begin(), heap_.end(), [this](size_t a, size_t b) { return Greater(a, b); });
-    size_t i = heap_.back();
-    heap_.pop_back();
-    return i;
-  }
-
   // Fills chunks_ for the label set held by the sets in cur_ (ascending set index).
   bool BuildChunks() {
     chunks_.clear();
@@ -153,12 +122,11 @@ class MergeChunkSeriesSet final : public series::ChunkSeriesSet {
   }
 
   std::vector<std::unique_ptr<series::ChunkSeriesSet>> sets_;
-  std::vector<size_t> heap_;
+  internal::LabelHeap<series::ChunkSeriesSet, ChunkSetLabels> heap_;
   std::vector<size_t> cur_;
   std::vector<chunk::ChunkData> chunks_;
   std::vector<RankedChunk> ranked_;    // scratch
   std::vector<RankedSample> samples_;  // scratch
-  bool started_ = false;
   bool done_ = false;
   absl::Status err_;
 };

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "storage/merge/label_heap.h"
 #include "storage/merge/merge.h"
 #include "storage/series/series_sets.h"
 
@@ -144,28 +145,21 @@ class MergedSeries final : public Series {
   std::vector<const Series*> parts_;
 };
 
+struct SeriesSetLabels {
+  const labels::Labels& operator()(const SeriesSet& s) const { return s.At().Labels(); }
+};
+
 class MergeSeriesSet final : public SeriesSet {
  public:
-  explicit MergeSeriesSet(std::vector<std::unique_ptr<SeriesSet>> sets) : sets_(std::move(sets)) {
-    heap_.reserve(sets_.size());
-  }
+  explicit MergeSeriesSet(std::vector<std::unique_ptr<SeriesSet>> sets)
+      : sets_(std::move(sets)), heap_(&sets_) {}
 
   bool Next() override {
     if (done_) return false;
-    if (!started_) {
-      started_ = true;
-      for (size_t i = 0; i < sets_.size(); ++i) Advance(i);
-    } else {
-      for (size_t i : cur_) Advance(i);
-    }
-    if (!err_.ok() || heap_.empty()) {
+    if (!heap_.NextGroup(&cur_, &err_)) {
       done_ = true;
       return false;
     }
-    cur_.clear();
-    cur_.push_back(Pop());
-    const labels::Labels& lset = sets_[cur_[0]]->At().Labels();
-    while (!heap_.empty() && sets_[heap_.front()]->At().Labels() == lset) cur_.push_back(Pop());
     if (cur_.size() > 1) {
       std::vector<const Series*> parts;
       parts.reserve(cur_.size());
@@ -183,37 +177,11 @@ class MergeSeriesSet final : public SeriesSet {
   absl::Status Err() const override { return err_; }
 
  private:
-  // Orders the heap as a min-heap on (labels, set index), so equal label sets pop in source
-  // order and the merged series' parts are oldest first.
-  bool Greater(size_t a, size_t b) const {
-    auto c = sets_[a]->At().Labels() <=> sets_[b]->At().Labels();
-    if (c != 0) return c > 0;
-    return a > b;
-  }
-
-  void Advance(size_t i) {
-    if (sets_[i]->Next()) {
-      heap_.push_back(i);
-      std::push_heap(heap_.begin(), heap_.end(),
-                     [this](size_t a, size_t b) { return Greater(a, b); });
-      return;
-    }
-    absl::Status st = sets_[i]->Err();
-    if (!st.ok() && err_.ok()) err_ = std::move(st);
-  }
-
-  size_t Pop() {
-    std::pop_heap(heap_.begin(), heap_.end(), [this](size_t a, size_t b) { return Greater(a, b); });
-    size_t i = heap_.back();
-    heap_.pop_back();
-    return i;
-  }
-
   std::vector<std::unique_ptr<SeriesSet>> sets_;
-  std::vector<size_t> heap_;  // sets positioned on a series not yet handed out
-  std::vector<size_t> cur_;   // sets whose current series make up At()
+  // Equal label sets pop in source order, so the merged series' parts are oldest first.
+  internal::LabelHeap<SeriesSet, SeriesSetLabels> heap_;
+  std::vector<size_t> cur_;  // sets whose current series make up At()
   MergedSeries merged_;
-  bool started_ = false;
   bool done_ = false;
   absl::Status err_;
 };
