@@ -233,7 +233,8 @@ void IngestApi::RemoteWrite(http::Request& req, http::Response& res) const {
   std::unique_ptr<storage::Appender> app = target->db->NewAppender();
   ingest::IngestReport report;
   absl::Status st =
-      ingest::remote_write::IngestSnappy(req.body, config_.max_decoded_bytes, *app, report);
+      ingest::remote_write::IngestSnappy(req.body, config_.max_decoded_bytes, *app, report,
+                                          target->rw_refs);
   if (!st.ok()) {
     app->Rollback();
     int status = st.code() == absl::StatusCode::kResourceExhausted ? 413

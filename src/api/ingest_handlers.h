@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "http/message.h"
 #include "ingest/otlp/ingester.h"
+#include "ingest/remote_write/series_ref_cache.h"
 #include "storage/storage.h"
 #include "tenant/ingestion_log.h"
 
@@ -31,6 +32,8 @@ struct IngestTarget {
   storage::Storage* db = nullptr;
   ingest::otlp::Ingester* otlp = nullptr;
   tenant::IngestionLog* log = nullptr;  // may be null (then nothing is remembered)
+  // The tenant's remote-write series-ref cache for `db`; may be null (no caching).
+  ingest::remote_write::SeriesRefCache* rw_refs = nullptr;
 };
 
 struct IngestApiConfig {

@@ -207,7 +207,7 @@ int RunServe(const ServerConfig& config) {
     }
     auto t = reg->GetOrCreate(id);
     if (!t.ok()) return t.status();
-    return api::IngestTarget{(*t)->db.get(), (*t)->otlp.get(), &(*t)->log};
+    return api::IngestTarget{(*t)->db.get(), (*t)->otlp.get(), &(*t)->log, &(*t)->rw_refs};
   };
   services.ingest.find_log = [&registry_ptr](std::string_view id) -> tenant::IngestionLog* {
     tenant::TenantRegistry* reg = registry_ptr.load();

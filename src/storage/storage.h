@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "labels/labels.h"
 #include "labels/matcher.h"
 
@@ -69,6 +70,18 @@ class Appender {
   // non-empty __name__.
   virtual absl::StatusOr<SeriesRef> Append(SeriesRef ref, const labels::Labels& lset, int64_t t_ms,
                                            double v) = 0;
+
+  // Stages one sample for a series known by ref only, with the same rules as Append (future,
+  // minimum valid time, out-of-order window, duplicates) and the same per-sample errors.
+  // NotFound when `ref` is not (or no longer, e.g. garbage-collected) a live series: the caller
+  // then falls back to Append with the labels. This is for callers that remember refs across
+  // appenders (an ingest-side cache); it never creates a series. The default implementation
+  // always returns NotFound, which is correct (merely slower) for every caller.
+  virtual absl::StatusOr<SeriesRef> AppendExisting(SeriesRef ref, int64_t t_ms, double v) {
+    (void)t_ms;
+    (void)v;
+    return absl::NotFoundError(absl::StrCat("no live series with ref ", ref));
+  }
 
   // Records type/unit/help for a metric family; persisted with the next Commit.
   virtual void UpdateMetadata(const std::string& metric_family, const MetricMetadata& md) = 0;

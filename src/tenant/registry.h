@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "ingest/otlp/ingester.h"
+#include "ingest/remote_write/series_ref_cache.h"
 #include "storage/db/tsdb.h"
 #include "tenant/ingestion_log.h"
 #include "tenant/runtime_config.h"
@@ -52,6 +53,9 @@ struct Tenant {
   std::unique_ptr<storage::Tsdb> db;
   std::unique_ptr<ingest::otlp::Ingester> otlp;
   IngestionLog log;
+  // Remote-write label bytes -> series ref in `db` (refs are never reused within a process,
+  // so entries stay correct or go NotFound; the cache is per process, like the refs).
+  ingest::remote_write::SeriesRefCache rw_refs;
 };
 
 class TenantRegistry {

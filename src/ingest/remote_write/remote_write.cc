@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -200,11 +201,22 @@ class FailureRun {
   int64_t count_ = 0;
 };
 
-void IngestTimeSeries(std::string_view ts, LabelScratch& scratch, storage::Appender& app,
-                      IngestReport& report) {
-  scratch.Clear();
+constexpr std::string_view kNativeHistogramsRejected =
+    "native histograms are not supported yet: the histogram samples of this series were "
+    "rejected (send classic histograms, or disable native histograms in the sender, until "
+    "xScaler supports them)";
+
+// A series' __name__ and entry counts, from ParseLabels.
+struct FullParse {
+  std::string_view metric;
   int64_t samples = 0;
   int64_t histograms = 0;
+};
+
+// Decodes a series' labels into `scratch`, sorted by name (not yet checked).
+FullParse ParseLabels(std::string_view ts, LabelScratch& scratch) {
+  scratch.Clear();
+  FullParse out;
   Reader r(ts);
   while (r.Next()) {
     switch (r.field()) {
@@ -218,49 +230,48 @@ void IngestTimeSeries(std::string_view ts, LabelScratch& scratch, storage::Appen
         scratch.Add(name, value);
         break;
       }
-      case kTimeSeriesSamples: ++samples; break;
-      case kTimeSeriesHistograms: ++histograms; break;
+      case kTimeSeriesSamples: ++out.samples; break;
+      case kTimeSeriesHistograms: ++out.histograms; break;
       default: break;
     }
   }
-
   std::span<labels::Label> items = scratch.items();
   // Senders are required to sort labels, and Prometheus does: check before sorting.
   auto by_name = [](const labels::Label& a, const labels::Label& b) { return a.name < b.name; };
   if (!std::is_sorted(items.begin(), items.end(), by_name)) {
     std::sort(items.begin(), items.end(), by_name);
   }
-  std::string_view metric;
   for (const labels::Label& l : items) {
     if (l.name == labels::kMetricName) {
-      metric = l.value;
+      out.metric = l.value;
       break;
     }
   }
+  return out;
+}
 
-  if (histograms > 0) {
-    report.Reject(metric,
-                  "native histograms are not supported yet: the histogram samples of this series "
-                  "were rejected (send classic histograms, or disable native histograms in the "
-                  "sender, until xScaler supports them)",
-                  histograms);
-  }
-  if (samples == 0) return;
-  if (std::string reason = CheckLabels(items, metric); !reason.empty()) {
-    report.Reject(metric, reason, samples);
-    return;
-  }
-
+// The label set to store, after CheckLabels passed on the sorted scratch.
+labels::Labels ToLabels(LabelScratch& scratch) {
   // Sorted and free of duplicate names (CheckLabels), so only empty values (which mean "no
   // label" in Prometheus) need dropping before skipping the Labels constructor's sort.
+  std::span<labels::Label> items = scratch.items();
   std::vector<labels::Label> kept;
   kept.reserve(items.size());
   for (const labels::Label& l : items) {
     if (!l.value.empty()) kept.push_back(l);
   }
-  const labels::Labels lset = labels::Labels::FromSorted(std::move(kept));
-  FailureRun failures(report, metric);
-  storage::SeriesRef ref = 0;
+  return labels::Labels::FromSorted(std::move(kept));
+}
+
+// Appends every sample of `ts` (skipping the first `skip`), with `lset` or, when `lset` is
+// null, by `ref` alone through AppendExisting. A NotFound from AppendExisting (the cached
+// series is gone) erases the cache entry and switches to the labels for the rest of the
+// series. A ref from a successful Append is cached. Returns the accepted count.
+int64_t AppendSamples(std::string_view ts, storage::SeriesRef ref, const labels::Labels* lset,
+                      LabelScratch& scratch, storage::Appender& app, FailureRun& failures,
+                      SeriesRefCache* cache, const LabelBytesKey& key) {
+  std::optional<labels::Labels> fallback;
+  bool by_labels = lset != nullptr;
   int64_t accepted = 0;
   Reader sr(ts);
   while (sr.Next()) {
@@ -272,7 +283,21 @@ void IngestTimeSeries(std::string_view ts, LabelScratch& scratch, storage::Appen
       if (s.field() == kSampleValue) v = s.dbl();
       else if (s.field() == kSampleTimestamp) t = s.int64();
     }
-    absl::StatusOr<storage::SeriesRef> got = app.Append(ref, lset, t, v);
+    absl::StatusOr<storage::SeriesRef> got;
+    if (!by_labels) {
+      got = app.AppendExisting(ref, t, v);
+      if (got.status().code() == absl::StatusCode::kNotFound) {
+        cache->Erase(key);
+        // The bytes passed CheckLabels when the entry was made, and the check is a function
+        // of the bytes, so the labels decode to a valid set again.
+        ParseLabels(ts, scratch);
+        fallback.emplace(ToLabels(scratch));
+        lset = &*fallback;
+        by_labels = true;
+        ref = 0;
+      }
+    }
+    if (by_labels) got = app.Append(ref, *lset, t, v);
     if (got.ok()) {
       ref = *got;
       ++accepted;
@@ -280,7 +305,62 @@ void IngestTimeSeries(std::string_view ts, LabelScratch& scratch, storage::Appen
       failures.Add(got.status());
     }
   }
-  report.AddAccepted(accepted);
+  if (cache != nullptr && by_labels && ref != 0) cache->Insert(key, ref);
+  return accepted;
+}
+
+void IngestTimeSeriesFull(std::string_view ts, LabelScratch& scratch, storage::Appender& app,
+                          IngestReport& report, SeriesRefCache* cache, const LabelBytesKey& key) {
+  const FullParse p = ParseLabels(ts, scratch);
+  if (p.histograms > 0) report.Reject(p.metric, kNativeHistogramsRejected, p.histograms);
+  if (p.samples == 0) return;
+  if (std::string reason = CheckLabels(scratch.items(), p.metric); !reason.empty()) {
+    report.Reject(p.metric, reason, p.samples);
+    return;
+  }
+  const labels::Labels lset = ToLabels(scratch);
+  FailureRun failures(report, p.metric);
+  report.AddAccepted(AppendSamples(ts, 0, &lset, scratch, app, failures, cache, key));
+}
+
+void IngestTimeSeries(std::string_view ts, LabelScratch& scratch, storage::Appender& app,
+                      IngestReport& report, SeriesRefCache* cache) {
+  if (cache == nullptr) return IngestTimeSeriesFull(ts, scratch, app, report, nullptr, {});
+
+  // One cheap walk: hash the raw label bytes, note __name__ (the series was checked when its
+  // entry was made, so there is exactly one), count entries.
+  LabelBytesHasher hasher;
+  std::string_view metric;
+  int64_t samples = 0;
+  int64_t histograms = 0;
+  Reader r(ts);
+  while (r.Next()) {
+    switch (r.field()) {
+      case kTimeSeriesLabels: {
+        std::string_view b = r.bytes();
+        hasher.Add(b);
+        std::string_view name, value;
+        Reader lr(b);
+        while (lr.Next()) {
+          if (lr.field() == kLabelName) name = lr.bytes();
+          else if (lr.field() == kLabelValue) value = lr.bytes();
+        }
+        if (name == labels::kMetricName) metric = value;
+        break;
+      }
+      case kTimeSeriesSamples: ++samples; break;
+      case kTimeSeriesHistograms: ++histograms; break;
+      default: break;
+    }
+  }
+  const LabelBytesKey key = hasher.Finish();
+  const storage::SeriesRef ref = cache->Find(key);
+  if (ref == 0) return IngestTimeSeriesFull(ts, scratch, app, report, cache, key);
+
+  if (histograms > 0) report.Reject(metric, kNativeHistogramsRejected, histograms);
+  if (samples == 0) return;
+  FailureRun failures(report, metric);
+  report.AddAccepted(AppendSamples(ts, ref, nullptr, scratch, app, failures, cache, key));
 }
 
 void IngestMetadata(std::string_view b, storage::Appender& app) {
@@ -317,13 +397,14 @@ std::string_view MetricTypeName(uint64_t type) {
   }
 }
 
-absl::Status IngestProto(std::string_view decoded, storage::Appender& app, IngestReport& report) {
+absl::Status IngestProto(std::string_view decoded, storage::Appender& app, IngestReport& report,
+                         SeriesRefCache* cache) {
   if (absl::Status s = Validate(decoded); !s.ok()) return s;
   LabelScratch scratch;
   Reader r(decoded);
   while (r.Next()) {
     if (r.field() == kWriteRequestTimeseries) {
-      IngestTimeSeries(r.bytes(), scratch, app, report);
+      IngestTimeSeries(r.bytes(), scratch, app, report, cache);
     } else if (r.field() == kWriteRequestMetadata) {
       IngestMetadata(r.bytes(), app);
     }
@@ -332,7 +413,7 @@ absl::Status IngestProto(std::string_view decoded, storage::Appender& app, Inges
 }
 
 absl::Status IngestSnappy(std::string_view body, size_t max_decoded_bytes, storage::Appender& app,
-                          IngestReport& report) {
+                          IngestReport& report, SeriesRefCache* cache) {
   if (body.empty()) {
     return absl::InvalidArgumentError(
         "remote-write request body is empty: expected a snappy-compressed protobuf WriteRequest");
@@ -359,7 +440,7 @@ absl::Status IngestSnappy(std::string_view body, size_t max_decoded_bytes, stora
     return absl::InvalidArgumentError(
         "remote-write body is corrupt snappy block-format data: decompression failed");
   }
-  return IngestProto(std::string_view(buf.get(), n), app, report);
+  return IngestProto(std::string_view(buf.get(), n), app, report, cache);
 }
 
 }  // namespace xscaler::ingest::remote_write

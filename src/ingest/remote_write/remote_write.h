@@ -12,9 +12,11 @@
 //     with the series' __name__ as the metric. Unsorted labels are accepted and sorted.
 //   - Metadata entries become Appender::UpdateMetadata calls.
 // The hot path allocates per series (the label set), not per sample: samples re-use the series
-// ref returned by the first Append.
+// ref returned by the first Append. With a SeriesRefCache, a series seen before allocates
+// nothing: its raw label bytes are hashed and its samples appended by the cached ref.
 //
-// Thread-safety: stateless functions; concurrent calls with distinct Appenders are fine.
+// Thread-safety: stateless functions (the optional SeriesRefCache is thread-safe); concurrent
+// calls with distinct Appenders are fine.
 // Wire format: prometheus/prompb/remote.proto and types.proto (mirrored for tests in
 // tests/proto/remote_write/remote_write.proto).
 #pragma once
@@ -23,6 +25,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "ingest/remote_write/series_ref_cache.h"
 #include "ingest/report.h"
 #include "storage/storage.h"
 
@@ -30,10 +33,14 @@ namespace xscaler::ingest::remote_write {
 
 // Decodes a snappy block-format body and ingests it as IngestProto does.
 absl::Status IngestSnappy(std::string_view body, size_t max_decoded_bytes, storage::Appender& app,
-                          IngestReport& report);
+                          IngestReport& report, SeriesRefCache* cache = nullptr);
 
-// Ingests an already decompressed WriteRequest.
-absl::Status IngestProto(std::string_view decoded, storage::Appender& app, IngestReport& report);
+// Ingests an already decompressed WriteRequest. With a `cache` (the tenant's; its refs must
+// come from the same Storage as `app`), a series whose label bytes were ingested before is
+// appended by ref (Appender::AppendExisting), skipping label decoding and lookup; results and
+// reports are exactly those without a cache.
+absl::Status IngestProto(std::string_view decoded, storage::Appender& app, IngestReport& report,
+                         SeriesRefCache* cache = nullptr);
 
 // The Prometheus metric type name ("counter", "gauge", ...) for a MetricMetadata.type enum
 // value; "unknown" for values this version does not know.

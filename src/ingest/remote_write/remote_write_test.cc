@@ -320,5 +320,190 @@ TEST(RemoteWriteTest, UnknownFieldsAndExemplarsAreSkipped) {
   EXPECT_EQ(app.samples.size(), 1u);
 }
 
+
+
+// A store with refs that can be forgotten (as garbage collection does), recording which entry
+// point each sample came through. Same per-sample rules as RecordingAppender.
+class RefAppender final : public storage::Appender {
+ public:
+  absl::StatusOr<storage::SeriesRef> Append(storage::SeriesRef ref, const labels::Labels& lset,
+                                            int64_t t, double v) override {
+    ++by_labels;
+    auto it = refs.find(lset);
+    if (ref != 0 && by_ref.contains(ref)) {
+      EXPECT_EQ(by_ref.at(ref), lset) << "a ref must stand for its own labels";
+    }
+    if (absl::Status s = Rule(t, v); !s.ok()) return s;
+    if (it == refs.end()) {
+      it = refs.emplace(lset, ++next_ref).first;
+      by_ref.emplace(it->second, lset);
+      ever.emplace(it->second, lset);
+    }
+    stored.push_back({lset, t, v, ref});
+    return it->second;
+  }
+  absl::StatusOr<storage::SeriesRef> AppendExisting(storage::SeriesRef ref, int64_t t,
+                                                    double v) override {
+    ++existing;
+    auto it = by_ref.find(ref);
+    if (it == by_ref.end()) return absl::NotFoundError("gone");
+    if (absl::Status s = Rule(t, v); !s.ok()) return s;
+    stored.push_back({it->second, t, v, ref});
+    return ref;
+  }
+  void UpdateMetadata(const std::string&, const storage::MetricMetadata&) override {}
+  absl::Status Commit() override { return absl::OkStatus(); }
+  void Rollback() override {}
+
+  void ForgetAll() {
+    refs.clear();
+    by_ref.clear();
+  }
+
+  static absl::Status Rule(int64_t t, double v) {
+    if (t < 0) return absl::OutOfRangeError("out of order sample: timestamp before the newest");
+    if (v == 666) return absl::AlreadyExistsError("duplicate sample with a different value");
+    return absl::OkStatus();
+  }
+
+  std::vector<Appended> stored;
+  std::map<labels::Labels, storage::SeriesRef> refs;
+  std::map<storage::SeriesRef, labels::Labels> by_ref;
+  std::map<storage::SeriesRef, labels::Labels> ever;  // ForgetAll keeps these
+  storage::SeriesRef next_ref = 0;
+  int by_labels = 0;
+  int existing = 0;
+};
+
+// Valid series (sorted, unsorted, with an empty value, with failing samples, with a native
+// histogram) next to invalid ones.
+std::string MixedRequest() {
+  pb::WriteRequest req;
+  auto* a = AddSeries(req, {{"__name__", "http_requests_total"}, {"code", "200"}, {"job", "api"}});
+  AddSample(a, 1000, 1);
+  AddSample(a, 2000, 2);
+  auto* b = AddSeries(req, {{"job", "api"}, {"__name__", "up"}, {"empty", ""}});
+  AddSample(b, 1000, 1);
+  auto* c = AddSeries(req, {{"__name__", "errs"}, {"k", "v"}});
+  AddSample(c, 1000, 1);
+  AddSample(c, -5, 1);    // OutOfRange
+  AddSample(c, -6, 1);    // merged with the previous
+  AddSample(c, 3000, 666);  // AlreadyExists
+  AddSample(c, 4000, 4);
+  auto* d = AddSeries(req, {{"__name__", "hist"}, {"le", "1"}});
+  AddSample(d, 1000, 1);
+  d->add_histograms();
+  auto* e = AddSeries(req, {{"__name__", "bad"}, {"0invalid", "x"}});
+  AddSample(e, 1000, 1);
+  auto* f = AddSeries(req, {{"job", "no_name"}});
+  AddSample(f, 1000, 1);
+  auto* g = AddSeries(req, {{"__name__", "dup"}, {"a", "1"}, {"a", "2"}});
+  AddSample(g, 1000, 1);
+  auto* h = AddSeries(req, {{"__name__", "only_failures"}});
+  AddSample(h, -1, 1);
+  return req.SerializeAsString();
+}
+
+void ExpectSameReports(const IngestReport& got, const IngestReport& want) {
+  EXPECT_EQ(got.accepted_samples(), want.accepted_samples());
+  EXPECT_EQ(got.rejected_points(), want.rejected_points());
+  ASSERT_EQ(got.rejections().size(), want.rejections().size());
+  for (size_t i = 0; i < got.rejections().size(); ++i) {
+    EXPECT_EQ(got.rejections()[i].metric, want.rejections()[i].metric) << i;
+    EXPECT_EQ(got.rejections()[i].reason, want.rejections()[i].reason) << i;
+    EXPECT_EQ(got.rejections()[i].points, want.rejections()[i].points) << i;
+  }
+}
+
+void ExpectSameStored(const std::vector<Appended>& got, const std::vector<Appended>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].lset, want[i].lset) << i;
+    EXPECT_EQ(got[i].t, want[i].t) << i;
+    EXPECT_EQ(got[i].v, want[i].v) << i;
+  }
+}
+
+TEST(RemoteWriteCacheTest, SameRequestTwiceStoresAndReportsExactlyAsWithoutCache) {
+  const std::string body = Snappy(MixedRequest());
+  RefAppender plain, cached;
+  SeriesRefCache cache;
+  for (int round = 0; round < 2; ++round) {
+    IngestReport want, got;
+    ASSERT_TRUE(IngestSnappy(body, 1 << 20, plain, want).ok());
+    ASSERT_TRUE(IngestSnappy(body, 1 << 20, cached, got, &cache).ok());
+    ExpectSameReports(got, want);
+    ASSERT_FALSE(want.rejections().empty());
+  }
+  ExpectSameStored(cached.stored, plain.stored);
+  EXPECT_EQ(plain.existing, 0);
+  // Four valid series with at least one stored sample are cached; the second round appends
+  // their 2 + 1 + 5 + 1 samples by ref.
+  EXPECT_EQ(cache.size(), 4u);
+  EXPECT_EQ(cached.existing, 9);
+  EXPECT_EQ(cached.by_labels, plain.by_labels - 9);
+}
+
+TEST(RemoteWriteCacheTest, ForgottenRefFallsBackToLabelsAndIsRecached) {
+  const std::string raw = MixedRequest();
+  RefAppender plain, cached;
+  SeriesRefCache cache;
+  for (int round = 0; round < 3; ++round) {
+    IngestReport want, got;
+    ASSERT_TRUE(IngestProto(raw, plain, want).ok());
+    ASSERT_TRUE(IngestProto(raw, cached, got, &cache).ok());
+    ExpectSameReports(got, want);
+    if (round == 0) {
+      cached.ForgetAll();  // every cached ref is now NotFound
+      plain.ForgetAll();
+    }
+  }
+  ExpectSameStored(cached.stored, plain.stored);
+  // Round 2: four NotFound, then Append by labels; round 3: all by the new refs.
+  EXPECT_EQ(cached.existing, 4 + 9);
+  EXPECT_EQ(cache.size(), 4u);
+  // Every sample appended with a ref went to that ref's own series.
+  for (const auto& s : cached.stored) {
+    if (s.ref_in != 0) {
+      EXPECT_EQ(cached.ever.at(s.ref_in), s.lset);
+    }
+  }
+  EXPECT_EQ(cached.ever.size(), 8u);  // the 4 series with a stored sample, created twice
+}
+
+TEST(RemoteWriteCacheTest, InvalidLabelSetsAreNeverCached) {
+  pb::WriteRequest req;
+  AddSample(AddSeries(req, {{"__name__", "bad"}, {"0invalid", "x"}}), 1000, 1);
+  AddSample(AddSeries(req, {{"job", "no_name"}}), 1000, 1);
+  AddSample(AddSeries(req, {{"__name__", "dup"}, {"a", "1"}, {"a", "2"}}), 1000, 1);
+  AddSample(AddSeries(req, {{"__name__", "9bad"}}), 1000, 1);
+  AddSample(AddSeries(req, {{"__name__", "utf8"}, {"a", "\xff"}}), 1000, 1);
+  const std::string raw = req.SerializeAsString();
+  RefAppender app;
+  SeriesRefCache cache;
+  for (int round = 0; round < 2; ++round) {
+    IngestReport report;
+    ASSERT_TRUE(IngestProto(raw, app, report, &cache).ok());
+    EXPECT_EQ(report.rejected_points(), 5);
+    EXPECT_EQ(report.accepted_samples(), 0);
+  }
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(app.existing, 0);
+  EXPECT_TRUE(app.stored.empty());
+}
+
+TEST(RemoteWriteCacheTest, AppenderWithoutAppendExistingStillStoresEverything) {
+  const std::string raw = MixedRequest();
+  RecordingAppender plain, cached;  // default AppendExisting: always NotFound
+  SeriesRefCache cache;
+  for (int round = 0; round < 2; ++round) {
+    IngestReport want, got;
+    ASSERT_TRUE(IngestProto(raw, plain, want).ok());
+    ASSERT_TRUE(IngestProto(raw, cached, got, &cache).ok());
+    ExpectSameReports(got, want);
+  }
+  ExpectSameStored(cached.samples, plain.samples);
+}
+
 }  // namespace
 }  // namespace xscaler::ingest::remote_write

@@ -202,6 +202,9 @@ class Tsdb::TsdbAppender final : public Appender {
                                    double v) override {
     return inner_->Append(ref, lset, t, v);
   }
+  absl::StatusOr<SeriesRef> AppendExisting(SeriesRef ref, int64_t t, double v) override {
+    return inner_->AppendExisting(ref, t, v);
+  }
   void UpdateMetadata(const std::string& metric_family, const MetricMetadata& md) override {
     inner_->UpdateMetadata(metric_family, md);
   }

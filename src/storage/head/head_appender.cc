@@ -42,13 +42,7 @@ class HeadAppender final : public Appender {
 
   absl::StatusOr<SeriesRef> Append(SeriesRef ref, const labels::Labels& lset, int64_t t,
                                    double v) override {
-    if (spent_) return absl::FailedPreconditionError("appender used after Commit or Rollback");
-    if (auto st = CheckNotTooFarInFuture(t); !st.ok()) return st;
-    if (const int64_t min_valid = head_->MinValidTime(); t < min_valid) {
-      return absl::OutOfRangeError(absl::StrCat(
-          "sample timestamp ", t, " is older than the head's minimum time (data before ",
-          min_valid, " is already in an on-disk block)"));
-    }
+    if (auto st = CheckSample(t); !st.ok()) return st;
     // Pinned against garbage collection; the pin is kept while the series is in latest_.
     MemSeries* s = ref != 0 ? head_->AcquireByRef(ref) : nullptr;
     if (s == nullptr) {
@@ -56,7 +50,34 @@ class HeadAppender final : public Appender {
       bool created;
       s = head_->AcquireOrCreate(lset, &created);
     }
+    return Stage(s, t, v);
+  }
 
+  absl::StatusOr<SeriesRef> AppendExisting(SeriesRef ref, int64_t t, double v) override {
+    if (auto st = CheckSample(t); !st.ok()) return st;
+    MemSeries* s = ref != 0 ? head_->AcquireByRef(ref) : nullptr;
+    if (s == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no live series with ref ", ref, " in the head"));
+    }
+    return Stage(s, t, v);
+  }
+
+  // The checks that need no series, in the order Append has always applied them.
+  absl::Status CheckSample(int64_t t) const {
+    if (spent_) return absl::FailedPreconditionError("appender used after Commit or Rollback");
+    if (auto st = CheckNotTooFarInFuture(t); !st.ok()) return st;
+    if (const int64_t min_valid = head_->MinValidTime(); t < min_valid) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "sample timestamp ", t, " is older than the head's minimum time (data before ",
+          min_valid, " is already in an on-disk block)"));
+    }
+    return absl::OkStatus();
+  }
+
+  // Orders `t` against the series' newest sample (committed or staged) and stages it.
+  // REQUIRES: `s` pinned by the caller (the pin is dropped or kept in latest_) and CheckSample
+  // passed.
+  absl::StatusOr<SeriesRef> Stage(MemSeries* s, int64_t t, double v) {
     bool has = false;
     int64_t newest_t = 0;
     double newest_v = 0;
