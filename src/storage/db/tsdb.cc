@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <malloc.h>  // malloc_trim (glibc)
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -641,6 +642,12 @@ absl::Status Tsdb::RunRound(bool flush) {
   }
   absl::Status rst = ApplyRetention();
   if (st.ok()) st = rst;
+  if (cut_any) {
+    // A cut frees a whole block range of head chunks and series at once, and writing the
+    // block allocated its index and pages: hand the freed memory back to the OS now rather
+    // than keep it in the allocator's free lists, which count as resident memory.
+    malloc_trim(0);
+  }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!st.ok()) {
