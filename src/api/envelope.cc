@@ -84,12 +84,9 @@ namespace {
 void WriteError(http::Response& res, int status, std::string_view type, std::string_view msg) {
   JsonWriter w;
   w.BeginObject();
-  w.Key("status");
-  w.String("error");
-  w.Key("errorType");
-  w.String(type);
-  w.Key("error");
-  w.String(msg);
+  w.StringField("status", "error");
+  w.StringField("errorType", type);
+  w.StringField("error", msg);
   w.EndObject();
   res.Set(status, std::string(kJson), w.Take());
 }

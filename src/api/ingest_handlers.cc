@@ -278,23 +278,16 @@ void IngestApi::IngestionErrors(http::Request& req, http::Response& res) const {
   }
   JsonWriter w;
   w.BeginObject();
-  w.Key("tenant");
-  w.String(req.tenant);
+  w.StringField("tenant", req.tenant);
   w.Key("lastPush");
   if (last.has_value()) {
     w.BeginObject();
-    w.Key("time");
-    w.String(FormatRfc3339(last->time_unix_ms));
-    w.Key("protocol");
-    w.String(last->protocol);
-    w.Key("client");
-    w.String(last->client);
-    w.Key("status");
-    w.Int(last->http_status);
-    w.Key("accepted");
-    w.Int(last->accepted);
-    w.Key("rejected");
-    w.Int(last->rejected);
+    w.StringField("time", FormatRfc3339(last->time_unix_ms));
+    w.StringField("protocol", last->protocol);
+    w.StringField("client", last->client);
+    w.IntField("status", last->http_status);
+    w.IntField("accepted", last->accepted);
+    w.IntField("rejected", last->rejected);
     w.EndObject();
   } else {
     w.Null();
@@ -303,20 +296,13 @@ void IngestApi::IngestionErrors(http::Request& req, http::Response& res) const {
   w.BeginArray();
   for (const auto& e : errors) {
     w.BeginObject();
-    w.Key("time");
-    w.String(FormatRfc3339(e.time_unix_ms));
-    w.Key("protocol");
-    w.String(e.protocol);
-    w.Key("client");
-    w.String(e.client);
-    w.Key("status");
-    w.Int(e.http_status);
-    w.Key("metric");
-    w.String(e.metric);
-    w.Key("reason");
-    w.String(e.reason);
-    w.Key("points");
-    w.Int(e.points);
+    w.StringField("time", FormatRfc3339(e.time_unix_ms));
+    w.StringField("protocol", e.protocol);
+    w.StringField("client", e.client);
+    w.IntField("status", e.http_status);
+    w.StringField("metric", e.metric);
+    w.StringField("reason", e.reason);
+    w.IntField("points", e.points);
     w.EndObject();
   }
   w.EndArray();

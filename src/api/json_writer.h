@@ -45,6 +45,15 @@ class JsonWriter {
   void Int(int64_t v);
   void Bool(bool v);
   void Null();
+  // Key followed by its value, for the common object members.
+  void IntField(std::string_view key, int64_t v) {
+    Key(key);
+    Int(v);
+  }
+  void StringField(std::string_view key, std::string_view v) {
+    Key(key);
+    String(v);
+  }
   // A sample value, as a JSON string.
   void SampleValue(double v);
   // A timestamp, as a JSON number of seconds.

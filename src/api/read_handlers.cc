@@ -212,12 +212,9 @@ void ReadApi::Metadata(http::Request& req, http::Response& res) const {
       w.BeginArray();
       if (per_metric != 0) {
         w.BeginObject();
-        w.Key("type");
-        w.String(md.type.empty() ? "unknown" : md.type);
-        w.Key("help");
-        w.String(md.help);
-        w.Key("unit");
-        w.String(md.unit);
+        w.StringField("type", md.type.empty() ? "unknown" : md.type);
+        w.StringField("help", md.help);
+        w.StringField("unit", md.unit);
         w.EndObject();
       }
       w.EndArray();
@@ -239,18 +236,12 @@ void ReadApi::StatusBuildInfo(http::Request&, http::Response& res) const {
   // No "features" key: Grafana would then treat us as Mimir with a ruler API.
   JsonWriter w;
   w.BeginObject();
-  w.Key("version");
-  w.String(config_.build.version);
-  w.Key("revision");
-  w.String(config_.build.revision);
-  w.Key("branch");
-  w.String(config_.build.branch);
-  w.Key("buildUser");
-  w.String(config_.build.build_user);
-  w.Key("buildDate");
-  w.String(config_.build.build_date);
-  w.Key("goVersion");
-  w.String(config_.build.go_version);
+  w.StringField("version", config_.build.version);
+  w.StringField("revision", config_.build.revision);
+  w.StringField("branch", config_.build.branch);
+  w.StringField("buildUser", config_.build.build_user);
+  w.StringField("buildDate", config_.build.build_date);
+  w.StringField("goVersion", config_.build.go_version);
   w.EndObject();
   WriteSuccess(res, w.str());
 }

@@ -102,15 +102,6 @@ class OwningSeriesSet final : public SeriesSet {
   std::unique_ptr<SeriesSet> set_;
 };
 
-std::vector<std::string> SortedUnion(std::vector<std::vector<std::string>> lists) {
-  if (lists.size() == 1) return std::move(lists[0]);
-  std::set<std::string> all;
-  for (auto& l : lists) {
-    all.insert(std::make_move_iterator(l.begin()), std::make_move_iterator(l.end()));
-  }
-  return std::vector<std::string>(all.begin(), all.end());
-}
-
 constexpr char kPersistedUntilFile[] = "persisted_until";
 
 }  // namespace
@@ -185,7 +176,7 @@ class Tsdb::TsdbQuerier final : public Querier {
       lists.push_back(*std::move(l));
     }
     if (lists.empty()) return std::vector<std::string>{};
-    return SortedUnion(std::move(lists));
+    return merge::SortedUnion(std::move(lists));
   }
 
   Tsdb* const db_;

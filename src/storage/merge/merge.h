@@ -19,6 +19,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "storage/series/chunk_series.h"
@@ -28,6 +29,10 @@ namespace xscaler::storage::merge {
 
 // Most samples a re-encoded chunk holds (Prometheus' target, a good size for XOR chunks).
 inline constexpr int kMaxSamplesPerChunk = 120;
+
+// Sorted, duplicate-free union of sorted, duplicate-free lists (label names or values of
+// several sources).
+std::vector<std::string> SortedUnion(std::vector<std::vector<std::string>> lists);
 
 // A Querier over all `queriers` (oldest first). A single querier is returned unchanged; none
 // gives a querier that selects nothing. Select checks Prometheus' rule (at least one matcher

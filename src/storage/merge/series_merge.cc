@@ -186,20 +186,6 @@ class MergeSeriesSet final : public SeriesSet {
   absl::Status err_;
 };
 
-// Sorted union of several sorted lists.
-std::vector<std::string> SortedUnion(std::vector<std::vector<std::string>> lists) {
-  if (lists.size() == 1) return std::move(lists[0]);
-  std::vector<std::string> out;
-  for (auto& l : lists) {
-    std::vector<std::string> merged;
-    merged.reserve(out.size() + l.size());
-    std::set_union(std::make_move_iterator(out.begin()), std::make_move_iterator(out.end()),
-                   std::make_move_iterator(l.begin()), std::make_move_iterator(l.end()),
-                   std::back_inserter(merged));
-    out = std::move(merged);
-  }
-  return out;
-}
 
 class MergeQuerier final : public Querier {
  public:
@@ -248,6 +234,20 @@ class MergeQuerier final : public Querier {
 };
 
 }  // namespace
+
+std::vector<std::string> SortedUnion(std::vector<std::vector<std::string>> lists) {
+  if (lists.size() == 1) return std::move(lists[0]);
+  std::vector<std::string> out;
+  for (auto& l : lists) {
+    std::vector<std::string> merged;
+    merged.reserve(out.size() + l.size());
+    std::set_union(std::make_move_iterator(out.begin()), std::make_move_iterator(out.end()),
+                   std::make_move_iterator(l.begin()), std::make_move_iterator(l.end()),
+                   std::back_inserter(merged));
+    out = std::move(merged);
+  }
+  return out;
+}
 
 std::unique_ptr<Querier> NewMergeQuerier(std::vector<std::unique_ptr<Querier>> queriers) {
   if (queriers.size() == 1) return std::move(queriers[0]);
