@@ -358,6 +358,14 @@ absl::StatusOr<std::unique_ptr<Tsdb>> Tsdb::Open(std::string dir, TsdbOptions op
   return db;
 }
 
+// Where a damaged block named `name` goes: qdir/<name>, or with a timestamp suffix when an
+// earlier run already quarantined a block of that name.
+std::string Tsdb::QuarantineTarget(const std::string& qdir, const std::string& name) const {
+  std::string to = base::JoinPath(qdir, name);
+  if (opts_.env->FileExists(to)) to = absl::StrCat(to, ".", NowUnixMs());
+  return to;
+}
+
 std::vector<BadBlock> Tsdb::bad_blocks() const {
   absl::MutexLock l(&bad_mu_);
   return bad_blocks_;
@@ -380,8 +388,7 @@ absl::Status Tsdb::Quarantine(const std::string& name, const absl::Status& why) 
   }
   base::Env* env = opts_.env;
   const std::string qdir = base::JoinPath(dir_, "quarantine");
-  std::string to = base::JoinPath(qdir, name);
-  if (env->FileExists(to)) to = absl::StrCat(to, ".", NowUnixMs());
+  const std::string to = QuarantineTarget(qdir, name);
   spdlog::error("tsdb {}: block {} cannot be opened and is moved to {}; serving the other "
                 "blocks: {}",
                 dir_, name, to, why.ToString());
@@ -405,8 +412,7 @@ void Tsdb::QuarantinePublished(const std::shared_ptr<block::Block>& b, const abs
   base::Env* env = opts_.env;
   const std::string name = b->meta().ulid;
   const std::string qdir = base::JoinPath(dir_, "quarantine");
-  std::string to = base::JoinPath(qdir, name);
-  if (env->FileExists(to)) to = absl::StrCat(to, ".", NowUnixMs());
+  const std::string to = QuarantineTarget(qdir, name);
   spdlog::error("tsdb {}: block {} is corrupt and is moved to {}; its data is no longer served, "
                 "the other blocks are: {}",
                 dir_, name, to, why.ToString());

@@ -207,6 +207,7 @@ class Tsdb final : public Storage {
   Tsdb(std::string dir, TsdbOptions opts);
 
   absl::Status OpenBlocks();
+  std::string QuarantineTarget(const std::string& qdir, const std::string& name) const;
   // Moves dir/<name> to dir/quarantine/<name> (read_only: only lists it in bad_blocks_).
   absl::Status Quarantine(const std::string& name, const absl::Status& why);
   // Unpublishes the published block `b`, found corrupt after Open, and moves its dir to
