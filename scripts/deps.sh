@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
-  libboost-dev libabsl-dev libre2-dev libsnappy-dev libzstd-dev zlib1g-dev libssl-dev
+  libboost-dev libabsl-dev libre2-dev libsnappy-dev libzstd-dev zlib1g-dev libssl-dev libxxhash-dev
   rapidjson-dev libcli11-dev libyaml-cpp-dev libfmt-dev libspdlog-dev
   libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm curl

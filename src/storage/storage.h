@@ -54,6 +54,13 @@ struct CommitDrop {
   int64_t samples = 0;
 };
 
+// One sample for a series known by ref (Appender::AppendExistingBatch).
+struct RefSample {
+  SeriesRef ref = 0;
+  int64_t t_ms = 0;
+  double v = 0;
+};
+
 // Error codes an Appender uses for per-sample rejections, so callers can count them by reason
 // without parsing messages:
 //   OutOfRange       - sample older than the series' newest sample (out of order / too old)
@@ -81,6 +88,17 @@ class Appender {
     (void)t_ms;
     (void)v;
     return absl::NotFoundError(absl::StrCat("no live series with ref ", ref));
+  }
+
+  // AppendExisting for many samples at once, staged in the order given: statuses[i] is what
+  // AppendExisting(samples[i]) would have returned (OK, NotFound or a per-sample error). Lets a
+  // storage overlap the series lookups of a batch instead of paying their cache misses one
+  // after another; the default just loops. REQUIRES: statuses.size() == samples.size().
+  virtual void AppendExistingBatch(std::span<const RefSample> samples,
+                                   std::span<absl::Status> statuses) {
+    for (size_t i = 0; i < samples.size(); ++i) {
+      statuses[i] = AppendExisting(samples[i].ref, samples[i].t_ms, samples[i].v).status();
+    }
   }
 
   // Records type/unit/help for a metric family; persisted with the next Commit.

@@ -4,7 +4,7 @@
 
 namespace xscaler::ingest::protowire {
 
-bool Reader::Next() {
+bool Reader::NextSlow() {
   if (error_ != nullptr || p_ >= end_) return false;
   field_start_ = p_;
   uint64_t tag;
@@ -72,9 +72,6 @@ absl::Status Reader::status() const {
                                     std::to_string(field_) + "): " + error_);
 }
 
-uint64_t Reader::varint() { return Expect(WireType::kVarint) ? scalar_ : 0; }
-uint64_t Reader::fixed64() { return Expect(WireType::kI64) ? scalar_ : 0; }
 uint32_t Reader::fixed32() { return Expect(WireType::kI32) ? static_cast<uint32_t>(scalar_) : 0; }
-std::string_view Reader::bytes() { return Expect(WireType::kLen) ? len_ : std::string_view(); }
 
 }  // namespace xscaler::ingest::protowire

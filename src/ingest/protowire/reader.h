@@ -14,6 +14,7 @@
 #pragma once
 
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -45,7 +46,34 @@ class Reader {
   explicit Reader(std::string_view buf) : begin_(buf.data()), p_(buf.data()), end_(buf.data() + buf.size()) {}
 
   // Reads the next field. Returns false at the end of the buffer or on malformed input.
-  bool Next();
+  // Inline: it runs once per field of every request (the ingest hot path); one-byte tags and
+  // one-byte lengths, i.e. nearly every field, take the short branch.
+  bool Next() {
+    if (error_ != nullptr || p_ >= end_) return false;
+    const uint8_t b0 = static_cast<uint8_t>(*p_);
+    if (b0 >= 0x80 || b0 < 8) return NextSlow();  // multi-byte tag, or field number 0
+    const ptrdiff_t left = end_ - p_;
+    if ((b0 & 7) == static_cast<uint8_t>(WireType::kLen)) {
+      if (left < 2 || static_cast<uint8_t>(p_[1]) >= 0x80) return NextSlow();
+      const size_t n = static_cast<uint8_t>(p_[1]);
+      if (n > static_cast<size_t>(left - 2)) return NextSlow();  // reports the error
+      field_start_ = p_;
+      field_ = b0 >> 3;
+      wire_type_ = WireType::kLen;
+      len_ = std::string_view(p_ + 2, n);
+      p_ += 2 + n;
+      return true;
+    }
+    if ((b0 & 7) == static_cast<uint8_t>(WireType::kI64) && left >= 9) {
+      field_start_ = p_;
+      field_ = b0 >> 3;
+      wire_type_ = WireType::kI64;
+      std::memcpy(&scalar_, p_ + 1, 8);
+      p_ += 9;
+      return true;
+    }
+    return NextSlow();
+  }
 
   bool ok() const { return error_ == nullptr; }
   // OK, or InvalidArgument naming what was wrong and where.
@@ -56,19 +84,25 @@ class Reader {
 
   // Accessors for the current field's value. Each checks the wire type; on mismatch it marks
   // the reader failed (so the caller's loop ends and status() explains) and returns 0/"".
-  uint64_t varint();
+  uint64_t varint() { return Expect(WireType::kVarint) ? scalar_ : 0; }
   int64_t int64() { return static_cast<int64_t>(varint()); }
   bool boolean() { return varint() != 0; }
   int64_t sint64() {
     uint64_t v = varint();
     return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
   }
-  uint64_t fixed64();
+  uint64_t fixed64() { return Expect(WireType::kI64) ? scalar_ : 0; }
   int64_t sfixed64() { return static_cast<int64_t>(fixed64()); }
   double dbl() { return std::bit_cast<double>(fixed64()); }
   uint32_t fixed32();
   float flt() { return std::bit_cast<float>(fixed32()); }
-  std::string_view bytes();
+  std::string_view bytes() { return Expect(WireType::kLen) ? len_ : std::string_view(); }
+  // The raw bytes of the current field (tag, length prefix and payload), e.g. to hash a
+  // sub-message exactly as it was sent.
+  std::string_view raw_field() const {
+    return field_start_ == nullptr ? std::string_view()
+                                   : std::string_view(field_start_, static_cast<size_t>(p_ - field_start_));
+  }
 
   // Marks the reader failed with `what` (a static string), e.g. for a semantic error found by
   // the caller; the offset reported is the current field's.
@@ -78,6 +112,7 @@ class Reader {
   }
 
  private:
+  bool NextSlow();
   bool Expect(WireType t) {
     if (wire_type_ == t) return true;
     Fail("field has an unexpected wire type");

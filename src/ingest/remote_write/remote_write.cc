@@ -50,14 +50,6 @@ absl::Status Malformed(std::string_view where, const absl::Status& inner) {
 
 // ---- Pass 1: structural validation, so that nothing is appended from a broken body. ----
 
-absl::Status ValidateLabel(std::string_view b) {
-  Reader r(b);
-  while (r.Next()) {
-    if (r.field() == kLabelName || r.field() == kLabelValue) r.bytes();
-  }
-  return r.status();
-}
-
 absl::Status ValidateSample(std::string_view b) {
   Reader r(b);
   while (r.Next()) {
@@ -67,19 +59,60 @@ absl::Status ValidateSample(std::string_view b) {
   return r.status();
 }
 
-absl::Status ValidateTimeSeries(std::string_view b) {
+// What the validating walk learns of one TimeSeries, so that a series whose labels are cached
+// is ingested without walking its bytes again.
+struct ScannedSeries {
+  std::string_view ts;      // the TimeSeries message
+  std::string_view metric;  // the first __name__ label's value, as sent (not yet checked)
+  int64_t samples = 0;
+  int64_t histograms = 0;
+  int64_t t = 0;  // the first sample
+  double v = 0;
+};
+
+// Checks a Label message; sets `*metric` when it is the __name__ label.
+absl::Status ScanLabel(std::string_view b, std::string_view* metric) {
+  std::string_view name, value;
+  Reader r(b);
+  while (r.Next()) {
+    if (r.field() == kLabelName) name = r.bytes();
+    else if (r.field() == kLabelValue) value = r.bytes();
+  }
+  if (r.ok() && metric->data() == nullptr && name == labels::kMetricName) *metric = value;
+  return r.status();
+}
+
+absl::Status ScanTimeSeries(std::string_view b, ScannedSeries& out, LabelBytesHasher* hasher) {
+  out.ts = b;
   Reader r(b);
   while (r.Next()) {
     switch (r.field()) {
-      case kTimeSeriesLabels:
-        if (absl::Status s = ValidateLabel(r.bytes()); !s.ok()) return Malformed("label", s);
+      case kTimeSeriesLabels: {
+        std::string_view lb = r.bytes();
+        if (!r.ok()) break;
+        if (absl::Status s = ScanLabel(lb, &out.metric); !s.ok()) return Malformed("label", s);
+        if (hasher != nullptr) hasher->Add(r.raw_field());
         break;
-      case kTimeSeriesSamples:
-        if (absl::Status s = ValidateSample(r.bytes()); !s.ok()) return Malformed("sample", s);
+      }
+      case kTimeSeriesSamples: {
+        std::string_view sb = r.bytes();
+        if (!r.ok()) break;
+        if (absl::Status s = ValidateSample(sb); !s.ok()) return Malformed("sample", s);
+        if (out.samples++ == 0) {
+          Reader sr(sb);
+          while (sr.Next()) {
+            if (sr.field() == kSampleValue) out.v = sr.dbl();
+            else if (sr.field() == kSampleTimestamp) out.t = sr.int64();
+          }
+        }
         break;
-      case kTimeSeriesExemplars:
+      }
       case kTimeSeriesHistograms:
         r.bytes();  // checks the wire type; the contents are not interpreted
+        ++out.histograms;
+        break;
+      case kTimeSeriesExemplars:
+        r.bytes();
         break;
       default:
         break;
@@ -102,27 +135,35 @@ absl::Status ValidateMetadata(std::string_view b) {
   return r.status();
 }
 
-absl::Status Validate(std::string_view decoded) {
+// A request's series and metadata entries as the validating walk found them.
+struct ScannedRequest {
+  std::vector<ScannedSeries> series;
+  std::vector<LabelBytesKey> keys;  // with a cache: series[i]'s label-bytes key
+  std::vector<std::string_view> metadata;
+};
+
+absl::Status Scan(std::string_view decoded, bool with_keys, ScannedRequest& out) {
   Reader r(decoded);
-  size_t series = 0;
-  size_t metadata = 0;
   while (r.Next()) {
     if (r.field() == kWriteRequestTimeseries) {
       std::string_view b = r.bytes();
       if (!r.ok()) break;
-      if (absl::Status s = ValidateTimeSeries(b); !s.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "malformed remote-write WriteRequest: timeseries #", series, ": ", std::string(s.message())));
+      ScannedSeries& ss = out.series.emplace_back();
+      std::optional<LabelBytesHasher> hasher;
+      if (with_keys) hasher.emplace();
+      if (absl::Status s = ScanTimeSeries(b, ss, hasher ? &*hasher : nullptr); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("malformed remote-write WriteRequest: timeseries #",
+                                                       out.series.size() - 1, ": ", std::string(s.message())));
       }
-      ++series;
+      if (with_keys) out.keys.push_back(hasher->Finish());
     } else if (r.field() == kWriteRequestMetadata) {
       std::string_view b = r.bytes();
       if (!r.ok()) break;
       if (absl::Status s = ValidateMetadata(b); !s.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "malformed remote-write WriteRequest: metadata #", metadata, ": ", std::string(s.message())));
+        return absl::InvalidArgumentError(absl::StrCat("malformed remote-write WriteRequest: metadata #",
+                                                       out.metadata.size(), ": ", std::string(s.message())));
       }
-      ++metadata;
+      out.metadata.push_back(b);
     }
   }
   if (!r.ok()) return Malformed("WriteRequest", r.status());
@@ -323,44 +364,40 @@ void IngestTimeSeriesFull(std::string_view ts, LabelScratch& scratch, storage::A
   report.AddAccepted(AppendSamples(ts, 0, &lset, scratch, app, failures, cache, key));
 }
 
-void IngestTimeSeries(std::string_view ts, LabelScratch& scratch, storage::Appender& app,
-                      IngestReport& report, SeriesRefCache* cache) {
-  if (cache == nullptr) return IngestTimeSeriesFull(ts, scratch, app, report, nullptr, {});
+// A cached series the storage no longer has: back to its labels (valid: they were checked when
+// the entry was made, and the check is a function of the bytes), which re-creates it and
+// caches the new ref.
+void ReappendByLabels(const ScannedSeries& ss, LabelScratch& scratch, storage::Appender& app,
+                      IngestReport& report, SeriesRefCache* cache, const LabelBytesKey& key) {
+  cache->Erase(key);
+  ParseLabels(ss.ts, scratch);
+  const labels::Labels lset = ToLabels(scratch);
+  FailureRun failures(report, ss.metric);
+  report.AddAccepted(AppendSamples(ss.ts, 0, &lset, scratch, app, failures, cache, key));
+}
 
-  // One cheap walk: hash the raw label bytes, note __name__ (the series was checked when its
-  // entry was made, so there is exactly one), count entries.
-  LabelBytesHasher hasher;
-  std::string_view metric;
-  int64_t samples = 0;
-  int64_t histograms = 0;
-  Reader r(ts);
-  while (r.Next()) {
-    switch (r.field()) {
-      case kTimeSeriesLabels: {
-        std::string_view b = r.bytes();
-        hasher.Add(b);
-        std::string_view name, value;
-        Reader lr(b);
-        while (lr.Next()) {
-          if (lr.field() == kLabelName) name = lr.bytes();
-          else if (lr.field() == kLabelValue) value = lr.bytes();
-        }
-        if (name == labels::kMetricName) metric = value;
-        break;
-      }
-      case kTimeSeriesSamples: ++samples; break;
-      case kTimeSeriesHistograms: ++histograms; break;
-      default: break;
+// A series whose label bytes are in the cache: appended by ref, without decoding its labels
+// (they were checked when the entry was made, and the check is a function of the bytes).
+void IngestCachedSeries(const ScannedSeries& ss, storage::SeriesRef ref, LabelScratch& scratch,
+                        storage::Appender& app, IngestReport& report, SeriesRefCache* cache,
+                        const LabelBytesKey& key) {
+  if (ss.histograms > 0) report.Reject(ss.metric, kNativeHistogramsRejected, ss.histograms);
+  if (ss.samples == 0) return;
+  FailureRun failures(report, ss.metric);
+  if (ss.samples == 1) {
+    // The common shape (one sample per series per request): the walk already read it.
+    absl::StatusOr<storage::SeriesRef> got = app.AppendExisting(ref, ss.t, ss.v);
+    if (got.ok()) {
+      report.AddAccepted(1);
+      return;
     }
+    if (got.status().code() != absl::StatusCode::kNotFound) {
+      failures.Add(got.status());
+      return;
+    }
+    return ReappendByLabels(ss, scratch, app, report, cache, key);
   }
-  const LabelBytesKey key = hasher.Finish();
-  const storage::SeriesRef ref = cache->Find(key);
-  if (ref == 0) return IngestTimeSeriesFull(ts, scratch, app, report, cache, key);
-
-  if (histograms > 0) report.Reject(metric, kNativeHistogramsRejected, histograms);
-  if (samples == 0) return;
-  FailureRun failures(report, metric);
-  report.AddAccepted(AppendSamples(ts, ref, nullptr, scratch, app, failures, cache, key));
+  report.AddAccepted(AppendSamples(ss.ts, ref, nullptr, scratch, app, failures, cache, key));
 }
 
 void IngestMetadata(std::string_view b, storage::Appender& app) {
@@ -399,16 +436,54 @@ std::string_view MetricTypeName(uint64_t type) {
 
 absl::Status IngestProto(std::string_view decoded, storage::Appender& app, IngestReport& report,
                          SeriesRefCache* cache) {
-  if (absl::Status s = Validate(decoded); !s.ok()) return s;
+  // Pass 1 validates the whole body (nothing is appended from a broken one) and, with a cache,
+  // hashes each series' label bytes on the way.
+  ScannedRequest req;
+  if (absl::Status s = Scan(decoded, cache != nullptr, req); !s.ok()) return s;
+  std::vector<storage::SeriesRef> refs(req.series.size(), 0);
+  if (cache != nullptr) cache->FindBatch(req.keys, refs);
   LabelScratch scratch;
-  Reader r(decoded);
-  while (r.Next()) {
-    if (r.field() == kWriteRequestTimeseries) {
-      IngestTimeSeries(r.bytes(), scratch, app, report, cache);
-    } else if (r.field() == kWriteRequestMetadata) {
-      IngestMetadata(r.bytes(), app);
+  // Runs of cached one-sample series (the usual request) go to the storage as one batch, so it
+  // can overlap their lookups; everything else is appended one series at a time. Either way
+  // samples are staged in wire order.
+  std::vector<storage::RefSample> batch;
+  std::vector<size_t> batch_series;
+  std::vector<absl::Status> statuses;
+  auto flush = [&] {
+    if (batch.empty()) return;
+    statuses.assign(batch.size(), absl::OkStatus());
+    app.AppendExistingBatch(batch, statuses);
+    for (size_t k = 0; k < batch.size(); ++k) {
+      const size_t i = batch_series[k];
+      const ScannedSeries& ss = req.series[i];
+      if (statuses[k].ok()) {
+        report.AddAccepted(1);
+      } else if (statuses[k].code() == absl::StatusCode::kNotFound) {
+        ReappendByLabels(ss, scratch, app, report, cache, req.keys[i]);
+      } else {
+        FailureRun(report, ss.metric).Add(statuses[k]);
+      }
+    }
+    batch.clear();
+    batch_series.clear();
+  };
+  for (size_t i = 0; i < req.series.size(); ++i) {
+    const ScannedSeries& ss = req.series[i];
+    if (refs[i] != 0 && ss.samples == 1 && ss.histograms == 0) {
+      batch.push_back({refs[i], ss.t, ss.v});
+      batch_series.push_back(i);
+      continue;
+    }
+    flush();
+    if (refs[i] != 0) {
+      IngestCachedSeries(ss, refs[i], scratch, app, report, cache, req.keys[i]);
+    } else {
+      IngestTimeSeriesFull(ss.ts, scratch, app, report, cache,
+                           cache != nullptr ? req.keys[i] : LabelBytesKey{});
     }
   }
+  flush();
+  for (std::string_view md : req.metadata) IngestMetadata(md, app);
   return absl::OkStatus();
 }
 

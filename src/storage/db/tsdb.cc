@@ -197,6 +197,10 @@ class Tsdb::TsdbAppender final : public Appender {
   absl::StatusOr<SeriesRef> AppendExisting(SeriesRef ref, int64_t t, double v) override {
     return inner_->AppendExisting(ref, t, v);
   }
+  void AppendExistingBatch(std::span<const RefSample> samples,
+                           std::span<absl::Status> statuses) override {
+    inner_->AppendExistingBatch(samples, statuses);
+  }
   void UpdateMetadata(const std::string& metric_family, const MetricMetadata& md) override {
     inner_->UpdateMetadata(metric_family, md);
   }

@@ -70,6 +70,24 @@ MemSeries* Head::AcquireByRef(uint64_t ref) {
   return it->second.get();
 }
 
+void Head::AcquireByRefBatch(std::span<const RefSample> samples, std::span<MemSeries*> out) {
+  // Each pass touches what the next one needs, for every sample, before the next pass reads
+  // it: the misses of a pass overlap instead of queueing behind each sample's locks.
+  for (const RefSample& rs : samples) __builtin_prefetch(&ref_stripes_[rs.ref & mask_]);
+  for (const RefSample& rs : samples) {
+    const RefStripe& st = ref_stripes_[rs.ref & mask_];
+    absl::ReaderMutexLock lock(&st.mu);
+    st.by_ref.prefetch(rs.ref);
+  }
+  for (size_t i = 0; i < samples.size(); ++i) {
+    out[i] = AcquireByRef(samples[i].ref);
+    if (out[i] != nullptr) __builtin_prefetch(out[i]);
+  }
+  for (MemSeries* s : out) {
+    if (s != nullptr) __builtin_prefetch(&StripeLock(s));
+  }
+}
+
 void Head::Release(MemSeries* s) { s->pending.fetch_sub(1, std::memory_order_release); }
 
 bool Head::HasSeries(uint64_t ref) const {

@@ -231,6 +231,10 @@ class Head {
   // Release (the pending count, taken under the stripe lock that found it).
   MemSeries* AcquireByRef(uint64_t ref);
   MemSeries* AcquireOrCreate(const labels::Labels& lset, bool* created);
+  // out[i] = AcquireByRef(samples[i].ref) for every i, overlapping the lookups' cache misses
+  // (the ref stripes, their tables, the series and their lock stripes are prefetched a batch
+  // ahead). REQUIRES: out.size() == samples.size().
+  void AcquireByRefBatch(std::span<const RefSample> samples, std::span<MemSeries*> out);
   void Release(MemSeries* s);
   // Held (shared) by readers between looking series up and finishing with their pointers.
   class ReadGuard {

@@ -62,6 +62,25 @@ class HeadAppender final : public Appender {
     return Stage(s, t, v);
   }
 
+  void AppendExistingBatch(std::span<const RefSample> in,
+                           std::span<absl::Status> statuses) override {
+    found_.resize(in.size());
+    head_->AcquireByRefBatch(in, found_);
+    latest_.reserve(latest_.size() + in.size());
+    for (size_t i = 0; i < in.size(); ++i) {
+      MemSeries* s = found_[i];
+      if (absl::Status st = CheckSample(in[i].t_ms); !st.ok()) {
+        if (s != nullptr) head_->Release(s);
+        statuses[i] = std::move(st);
+      } else if (s == nullptr) {
+        statuses[i] = absl::NotFoundError(
+            absl::StrCat("no live series with ref ", in[i].ref, " in the head"));
+      } else {
+        statuses[i] = Stage(s, in[i].t_ms, in[i].v).status();
+      }
+    }
+  }
+
   // The checks that need no series, in the order Append has always applied them.
   absl::Status CheckSample(int64_t t) const {
     if (spent_) return absl::FailedPreconditionError("appender used after Commit or Rollback");
@@ -247,6 +266,7 @@ class HeadAppender final : public Appender {
   }
 
   Head* const head_;
+  std::vector<MemSeries*> found_;  // AppendExistingBatch scratch
   bool spent_ = false;
   std::vector<CommitDrop> dropped_;
   std::vector<StagedSample> samples_;
