@@ -51,6 +51,7 @@ struct WriteOptions {
   int zstd_level = 5;                         // 0 = store pages raw
   size_t page_target_bytes = 64 * 1024;      // raw bytes of chunk data per page (soft)
   uint64_t segment_target_bytes = 512ull << 20;
+  bool columnar_pages = true;  // ChunksWriterOptions::columnar (docs/format/block.md)
 };
 
 // Writes parent_dir/<meta.ulid> (a new ulid when meta.ulid is empty) from `set`: builds

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "base/coding.h"
 #include "base/crc32c.h"
+#include "storage/block/columnar_page.h"
 
 namespace xscaler::storage::block {
 namespace {
@@ -99,7 +100,27 @@ absl::Status ChunksWriter::FlushPage() {
   if (page_.empty()) return absl::OkStatus();
   uint8_t encoding = kPageRaw;
   std::string_view stored = page_;
-  if (opts_.zstd_level > 0) {
+  if (opts_.zstd_level > 0 && opts_.columnar) {
+    // Columnar only when decoding the body gives back exactly the raw page.
+    auto body = EncodeColumnarPage(page_);
+    if (body.ok() && body->size() <= MaxColumnarBodyBytes(page_.size()) &&
+        DecodeColumnarPage(*body, page_.size(), &check_).ok() && check_ == page_) {
+      scratch_.resize(ZSTD_compressBound(body->size()));
+      size_t n = ZSTD_compress(scratch_.data(), scratch_.size(), body->data(), body->size(),
+                               opts_.zstd_level);
+      if (ZSTD_isError(n)) {
+        return absl::InternalError(absl::StrCat("zstd compression failed: ", ZSTD_getErrorName(n)));
+      }
+      if (n < page_.size()) {
+        encoding = kPageColumnar;
+        stored = std::string_view(scratch_.data(), n);
+        ++columnar_pages_;
+      }
+    } else {
+      ++columnar_fallbacks_;
+    }
+  }
+  if (encoding == kPageRaw && opts_.zstd_level > 0) {
     scratch_.resize(ZSTD_compressBound(page_.size()));
     size_t n = ZSTD_compress(scratch_.data(), scratch_.size(), page_.data(), page_.size(),
                              opts_.zstd_level);
@@ -195,7 +216,7 @@ absl::Status ChunksReader::CheckHeaders(uint32_t segment) {
     uint8_t enc = static_cast<uint8_t>(d[off]);
     uint32_t stored = base::DecodeFixed32(d.data() + off + 1);
     uint32_t raw = base::DecodeFixed32(d.data() + off + 5);
-    if (enc != kPageRaw && enc != kPageZstd) {
+    if (enc != kPageRaw && enc != kPageZstd && enc != kPageColumnar) {
       return Corrupt(segment, off, absl::StrCat("unknown page encoding ", static_cast<int>(enc)));
     }
     if (raw > kMaxPageRawBytes) return Corrupt(segment, off, "page raw length too large");
@@ -227,6 +248,34 @@ absl::StatusOr<ChunksReader::Page> ChunksReader::LoadPage(uint32_t segment,
   }
   if (enc == kPageRaw) return Page{stored, info.seg.owner};
   auto buf = std::make_shared<std::string>();
+  if (enc == kPageColumnar) {
+    unsigned long long body_len = ZSTD_getFrameContentSize(stored.data(), stored.size());
+    if (body_len == ZSTD_CONTENTSIZE_ERROR || body_len == ZSTD_CONTENTSIZE_UNKNOWN) {
+      return Corrupt(segment, offset, "columnar page: zstd frame without a content size");
+    }
+    if (body_len > MaxColumnarBodyBytes(raw_len)) {
+      return Corrupt(segment, offset,
+                     absl::StrCat("columnar page: body of ", body_len, " bytes for a page of ",
+                                  raw_len, " raw bytes"));
+    }
+    thread_local std::string body;
+    body.resize(body_len);
+    size_t n = ZSTD_decompressDCtx(ThreadDCtx(), body.data(), body.size(), stored.data(),
+                                   stored.size());
+    if (ZSTD_isError(n)) {
+      return Corrupt(segment, offset,
+                     absl::StrCat("page does not decompress: ", ZSTD_getErrorName(n)));
+    }
+    if (n != body_len) {
+      return Corrupt(segment, offset, absl::StrCat("columnar page: body decompresses to ", n,
+                                                   " bytes, frame says ", body_len));
+    }
+    if (absl::Status st = DecodeColumnarPage(body, raw_len, buf.get()); !st.ok()) {
+      return Corrupt(segment, offset, std::string(st.message()));
+    }
+    std::string_view raw(*buf);
+    return Page{raw, std::shared_ptr<const void>(std::move(buf))};
+  }
   buf->resize(raw_len);
   size_t n = ZSTD_decompressDCtx(ThreadDCtx(), buf->data(), buf->size(), stored.data(),
                                  stored.size());

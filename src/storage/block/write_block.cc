@@ -27,7 +27,8 @@ absl::Status BuildTmp(base::Env* env, const std::string& tmp, series::ChunkSerie
   if (absl::Status s = env->CreateDir(chunks_dir); !s.ok()) return s;
   auto cw = ChunksWriter::Create(
       env, chunks_dir,
-      ChunksWriterOptions{opts.zstd_level, opts.page_target_bytes, opts.segment_target_bytes});
+      ChunksWriterOptions{opts.zstd_level, opts.page_target_bytes, opts.segment_target_bytes,
+                          opts.columnar_pages});
   if (!cw.ok()) return cw.status();
   auto iw = index::IndexWriter::Create(env, base::JoinPath(tmp, kIndexFilename));
   if (!iw.ok()) return iw.status();
