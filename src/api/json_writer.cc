@@ -39,6 +39,19 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
   size_t i = 0;
   while (i < s.size()) {
+    // Runs of printable ASCII other than '"' and '\\' (label names and most values entirely)
+    // are copied at once.
+    size_t run = i;
+    while (run < s.size()) {
+      auto rc = static_cast<unsigned char>(s[run]);
+      if (rc < 0x20 || rc >= 0x80 || rc == '"' || rc == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       if (!base::AppendJsonEscape(out, c)) out.push_back(static_cast<char>(c));

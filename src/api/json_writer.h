@@ -34,6 +34,8 @@ void AppendJsonString(std::string& out, std::string_view s);
 
 class JsonWriter {
  public:
+  // Capacity for `n` bytes of output, so that large answers are not copied while growing.
+  void Reserve(size_t n) { out_.reserve(n); }
   void BeginObject() { Open('{'); }
   void EndObject() { Close('}'); }
   void BeginArray() { Open('['); }

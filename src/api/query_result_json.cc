@@ -23,10 +23,29 @@ void WritePoint(JsonWriter& w, int64_t t, double v) {
   w.EndArray();
 }
 
+// An upper-end guess of the JSON size of `lset`.
+size_t MetricJsonSize(const labels::Labels& lset) {
+  size_t n = 2;
+  for (const auto& l : lset) n += l.name.size() + l.value.size() + 6;
+  return n;
+}
+
+// A guess of the answer's size (escapes aside), to reserve the output once.
+size_t JsonSizeGuess(const promql::Value& value) {
+  size_t n = 64;
+  if (const auto* vec = std::get_if<promql::Vector>(&value)) {
+    for (const promql::Sample& s : *vec) n += MetricJsonSize(s.metric) + 64;
+  } else if (const auto* m = std::get_if<promql::Matrix>(&value)) {
+    for (const promql::Series& s : *m) n += MetricJsonSize(s.metric) + 32 + 40 * s.points.size();
+  }
+  return n;
+}
+
 }  // namespace
 
 std::string QueryDataJson(const promql::Value& value) {
   JsonWriter w;
+  w.Reserve(JsonSizeGuess(value));
   w.BeginObject();
   w.Key("resultType");
   std::visit(

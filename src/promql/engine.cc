@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -60,6 +61,17 @@ struct StepSample {
   double v;
   bool drop_name;
   uint32_t series;  // index into the Val's series
+};
+
+// Per-step instant vectors of a vector value in one allocation: the samples of step i are
+// samples[offsets[i] .. offsets[i+1]), in series order.
+struct StepVectors {
+  std::vector<uint32_t> offsets;
+  std::vector<StepSample> samples;
+  size_t size() const { return offsets.empty() ? 0 : offsets.size() - 1; }
+  std::span<const StepSample> operator[](size_t i) const {
+    return {samples.data() + offsets[i], samples.data() + offsets[i + 1]};
+  }
 };
 
 struct OutSample {
@@ -201,11 +213,6 @@ std::string PromLabelString(const labels::Labels& l) {
   return out + "}";
 }
 
-labels::Labels DropName(const labels::Labels& l) {
-  if (!l.Has(labels::kMetricName)) return l;
-  return labels::LabelsBuilder(l).Del(labels::kMetricName).Build();
-}
-
 std::string SignatureOf(const labels::Labels& l, const std::vector<std::string>& names, bool on) {
   std::string sig;
   if (on) {
@@ -228,6 +235,28 @@ std::string SignatureOf(const labels::Labels& l, const std::vector<std::string>&
   }
   return sig;
 }
+
+// Appends `f` length-prefixed, so that a sequence of fields is identified unambiguously
+// whatever bytes the fields hold.
+void AppendField(std::string* sig, std::string_view f) {
+  const auto n = static_cast<uint32_t>(f.size());
+  sig->append(reinterpret_cast<const char*>(&n), sizeof(n));
+  sig->append(f);
+}
+
+// `l` without the label `name`: equal to LabelsBuilder(l).Del(name).Build() (labels stay
+// sorted, so no re-sort is needed).
+labels::Labels WithoutLabel(const labels::Labels& l, std::string_view name) {
+  if (!l.Has(name)) return l;
+  std::vector<labels::Label> items;
+  items.reserve(l.size() - 1);
+  for (const auto& lb : l) {
+    if (lb.name != name) items.push_back(lb);
+  }
+  return labels::Labels::FromSorted(std::move(items));
+}
+
+labels::Labels DropName(const labels::Labels& l) { return WithoutLabel(l, labels::kMetricName); }
 
 uint64_t PromHash(const labels::Labels& l) {
   std::string b;
@@ -364,6 +393,29 @@ class Evaluator {
     bool any = false;
     for (const auto& s : v->series) any = any || s.drop_name;
     if (!any) return;
+    // Usually no two series differ only in their name: then renaming in place is what the
+    // merging Relabel below does. Distinct hashes prove it; on any hash clash (a real
+    // collision or not) Relabel decides exactly as before.
+    std::vector<labels::Labels> renamed;
+    renamed.reserve(v->series.size());
+    absl::flat_hash_set<uint64_t> hashes;
+    hashes.reserve(v->series.size());
+    bool clash = false;
+    for (const auto& s : v->series) {
+      renamed.push_back(DropName(s.metric));
+      if (!hashes.insert(renamed.back().Hash()).second) {
+        clash = true;
+        break;
+      }
+    }
+    if (!clash) {
+      for (size_t k = 0; k < v->series.size(); ++k) {
+        v->series[k].metric = std::move(renamed[k]);
+        v->series[k].drop_name = false;
+      }
+      return;
+    }
+    renamed.clear();
     *v = Relabel(std::move(*v), [](const labels::Labels& l, bool*) { return DropName(l); });
     for (auto& s : v->series) s.drop_name = false;
   }
@@ -447,23 +499,41 @@ class Evaluator {
   // time, so only one series' raw samples are held (and counted against max_samples) at once.
   void ForEachSeries(const VectorSelector& vs, int64_t mint, int64_t maxt, bool drop_stale,
                      const std::function<void(ISeries&&)>& fn) {
+    ISeries is;
+    ForEachRawSeries(vs, mint, maxt, drop_stale,
+                     [&](const labels::Labels& metric, std::vector<Point>& points) {
+                       is.metric = metric;
+                       is.points = std::move(points);
+                       is.drop_name = false;
+                       fn(std::move(is));
+                       // Hand the buffer back (if the callee left it) for the next series.
+                       points = std::move(is.points);
+                     });
+  }
+
+  // The same without copying labels: `fn` gets the storage series' labels (valid during the
+  // call) and its samples in a buffer reused across series, which it may take.
+  template <typename Fn>
+  void ForEachRawSeries(const VectorSelector& vs, int64_t mint, int64_t maxt, bool drop_stale,
+                        Fn&& fn) {
     auto q = ctx_->storage->NewQuerier(mint, maxt);
     auto set = q->Select(vs.matchers);
+    std::vector<Point> points;
     while (set->Next()) {
       CheckDeadline();
       const auto& s = set->At();
-      ISeries is{s.Labels(), {}, false};
+      points.clear();
       auto it = s.Iterator();
       while (it->Next()) {
         auto [t, v] = it->At();
         if (t < mint || t > maxt) continue;
         if (drop_stale && storage::IsStaleNaN(v)) continue;
-        is.points.push_back(Point{t, v});
+        points.push_back(Point{t, v});
       }
       if (!it->Err().ok()) throw EvalFailure{it->Err()};
-      int64_t n = static_cast<int64_t>(is.points.size());
+      int64_t n = static_cast<int64_t>(points.size());
       AddSamples(n);
-      fn(std::move(is));
+      fn(s.Labels(), points);
       ReleaseSamples(n);
     }
     if (!set->Err().ok()) throw EvalFailure{set->Err()};
@@ -560,13 +630,21 @@ class Evaluator {
     for (auto& s : rd.series) fn(std::move(s));
   }
 
-  // Per-step instant vectors of a vector value.
-  std::vector<std::vector<StepSample>> ByStep(const Val& v) {
-    std::vector<std::vector<StepSample>> out(NumSteps());
+  // Per-step instant vectors of a vector value (counted first, then filled in place).
+  StepVectors ByStep(const Val& v) {
+    const size_t n = NumSteps();
+    StepVectors out;
+    out.offsets.assign(n + 1, 0);
+    for (const auto& s : v.series) {
+      for (const auto& p : s.points) ++out.offsets[StepIndex(p.t) + 1];
+    }
+    for (size_t i = 0; i < n; ++i) out.offsets[i + 1] += out.offsets[i];
+    out.samples.resize(out.offsets[n]);
+    std::vector<uint32_t> fill(out.offsets.begin(), out.offsets.end() - 1);
     for (uint32_t k = 0; k < v.series.size(); ++k) {
       const auto& s = v.series[k];
       for (const auto& p : s.points) {
-        out[StepIndex(p.t)].push_back({&s.metric, p.v, s.drop_name, k});
+        out.samples[fill[StepIndex(p.t)]++] = StepSample{&s.metric, p.v, s.drop_name, k};
       }
     }
     return out;
@@ -860,6 +938,7 @@ class Evaluator {
   }
 
   Val EvalAggregate(const AggregateExpr& a) {
+    if (Val fused; TryFusedAggregate(a, &fused)) return fused;
     Val param;
     if (a.param) param = Eval(*a.param);
     Val in = Eval(*a.expr);
@@ -896,6 +975,212 @@ class Evaluator {
     return out;
   }
 
+  // Accumulator of one (group, step) of a fused aggregation; count 0 = no sample yet.
+  struct FusedState {
+    double value = 0;
+    double c = 0;
+    double mean = 0;
+    double count = 0;
+    bool incremental = false;
+  };
+  struct FuseAbort {};
+
+  // op(f(sel[range])) for the reducing aggregations and the one-argument range functions that
+  // drop the metric name, in one pass over storage: each series' window values go straight
+  // into per-(group, step) accumulators, without materialising the intermediate vector (its
+  // label sets, name removal, per-step regrouping). Additions happen in the order of the
+  // step-by-step evaluation (within a group and step, in series order), output series come in
+  // the same order, so the result is identical to evaluating the argument first. Applies only
+  // when an equality matcher fixes __name__ (so removing it cannot make two series collide,
+  // which would be an error or a merge) and the accumulator table stays small; otherwise
+  // returns false and the caller evaluates the usual way.
+  bool TryFusedAggregate(const AggregateExpr& a, Val* out) {
+    if (ctx_->opts->delayed_name_removal) return false;
+    switch (a.op) {
+      case TokenType::kSum:
+      case TokenType::kAvg:
+      case TokenType::kCount:
+      case TokenType::kGroup:
+      case TokenType::kMin:
+      case TokenType::kMax:
+      case TokenType::kStddev:
+      case TokenType::kStdvar:
+        break;
+      default:
+        return false;
+    }
+    const auto* c = Unparen(*a.expr).As<Call>();
+    if (c == nullptr || c->args.size() != 1) return false;
+    static constexpr std::string_view kFusable[] = {"rate",
+                                                    "increase",
+                                                    "delta",
+                                                    "irate",
+                                                    "idelta",
+                                                    "deriv",
+                                                    "changes",
+                                                    "resets",
+                                                    "avg_over_time",
+                                                    "sum_over_time",
+                                                    "count_over_time",
+                                                    "min_over_time",
+                                                    "max_over_time",
+                                                    "stddev_over_time",
+                                                    "stdvar_over_time",
+                                                    "present_over_time"};
+    const std::string_view name = c->func->name;
+    if (std::find(std::begin(kFusable), std::end(kFusable), name) == std::end(kFusable)) {
+      return false;
+    }
+    const auto* ms = Unparen(*c->args[0]).As<MatrixSelector>();
+    if (ms == nullptr) return false;
+    const auto& vs = *ms->selector->As<VectorSelector>();
+    if (std::none_of(vs.matchers.begin(), vs.matchers.end(), [](const labels::Matcher& m) {
+          return m.type() == labels::MatchType::kEqual && m.name() == labels::kMetricName &&
+                 !m.value().empty();
+        })) {
+      return false;
+    }
+    // Beyond this many accumulators the per-step evaluation (memory bound by the samples
+    // present) is the better plan.
+    constexpr size_t kMaxStates = size_t{1} << 21;
+    const size_t n = NumSteps();
+    if (n > kMaxStates) return false;
+    RangeData rd = EvalRange(*c->args[0]);
+    const std::vector<Val> no_scalars(1);
+    absl::flat_hash_map<std::string, uint32_t> index;
+    std::vector<labels::Labels> keys;
+    std::vector<FusedState> st;  // st[g * n + i]
+    std::vector<uint32_t> first_step, first_series;
+    std::vector<Point> wpts;
+    std::string sig;
+    uint32_t k = 0;
+    const int64_t samples_before = ctx_->samples;
+    try {
+      ForEachRawSeries(
+          vs, rd.mint, rd.maxt, true, [&](const labels::Labels& metric, std::vector<Point>& pts) {
+            wpts.clear();
+            RangeFunctionPoints(name, rd, no_scalars, 0, metric, pts, &wpts);
+            AddSamples(static_cast<int64_t>(wpts.size()));
+            const uint32_t series = k++;
+            if (wpts.empty()) return;
+            GroupingSignature(a, metric, &sig, /*name_dropped=*/true);
+            auto [it, inserted] = index.try_emplace(sig, static_cast<uint32_t>(keys.size()));
+            if (inserted) {
+              if ((keys.size() + 1) * n > kMaxStates) throw FuseAbort{};
+              keys.push_back(GroupingKey(a, DropName(metric)));
+              st.resize(keys.size() * n);
+              first_step.push_back(UINT32_MAX);
+              first_series.push_back(0);
+            }
+            const uint32_t g = it->second;
+            for (const Point& p : wpts) {
+              const size_t i = StepIndex(p.t);
+              if (i < first_step[g]) {
+                first_step[g] = static_cast<uint32_t>(i);
+                first_series[g] = series;
+              }
+              FusedAdd(a.op, &st[g * n + i], p.v);
+            }
+          });
+    } catch (const FuseAbort&) {
+      ctx_->samples = samples_before;
+      return false;
+    }
+    std::vector<uint32_t> order(keys.size());
+    for (uint32_t g = 0; g < order.size(); ++g) order[g] = g;
+    std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+      return std::tie(first_step[x], first_series[x]) < std::tie(first_step[y], first_series[y]);
+    });
+    out->type = ValueType::kVector;
+    out->series.reserve(keys.size());
+    for (uint32_t g : order) {
+      ISeries o{std::move(keys[g]), {}, false};
+      for (size_t i = 0; i < n; ++i) {
+        const FusedState& gs = st[g * n + i];
+        if (gs.count == 0) continue;
+        double v = 0;
+        switch (a.op) {
+          case TokenType::kSum:
+            v = gs.value + gs.c;
+            break;
+          case TokenType::kAvg:
+            v = gs.incremental ? gs.mean + gs.c : gs.value / gs.count + gs.c / gs.count;
+            break;
+          case TokenType::kCount:
+            v = gs.count;
+            break;
+          case TokenType::kGroup:
+            v = 1;
+            break;
+          case TokenType::kMin:
+          case TokenType::kMax:
+            v = gs.value;
+            break;
+          case TokenType::kStdvar:
+            v = gs.value / gs.count;
+            break;
+          case TokenType::kStddev:
+            v = std::sqrt(gs.value / gs.count);
+            break;
+          default:
+            break;
+        }
+        o.points.push_back(Point{StepTime(i), v});
+      }
+      out->series.push_back(std::move(o));
+    }
+    return true;
+  }
+
+  // SimpleAggregate's per-sample step for the fused path (no quantile).
+  static void FusedAdd(TokenType op, FusedState* gs, double x) {
+    if (gs->count == 0) {
+      gs->value = x;
+      gs->count = 1;
+      if (op == TokenType::kStddev || op == TokenType::kStdvar) {
+        gs->mean = x;
+        gs->value = 0;
+        if (std::isinf(x) || std::isnan(x)) gs->value = kNaN;
+      }
+      return;
+    }
+    gs->count++;
+    switch (op) {
+      case TokenType::kSum:
+        std::tie(gs->value, gs->c) = KahanSumInc(x, gs->value, gs->c);
+        break;
+      case TokenType::kAvg: {
+        AggState tmp;
+        tmp.value = gs->value;
+        tmp.c = gs->c;
+        tmp.mean = gs->mean;
+        tmp.count = gs->count;
+        tmp.incremental = gs->incremental;
+        AvgAdd(&tmp, x);
+        gs->value = tmp.value;
+        gs->c = tmp.c;
+        gs->mean = tmp.mean;
+        gs->incremental = tmp.incremental;
+        break;
+      }
+      case TokenType::kMin:
+        if (gs->value > x || std::isnan(gs->value)) gs->value = x;
+        break;
+      case TokenType::kMax:
+        if (gs->value < x || std::isnan(gs->value)) gs->value = x;
+        break;
+      case TokenType::kStddev:
+      case TokenType::kStdvar: {
+        double delta = x - gs->mean;
+        gs->mean += delta / gs->count;
+        gs->value += delta * (x - gs->mean);
+        break;
+      }
+      default:
+        break;  // count, group
+    }
+  }
+
   // Running state of one group at one step.
   struct AggState {
     double value = 0;  // sum / min / max / stdvar accumulator
@@ -909,18 +1194,21 @@ class Evaluator {
   // Aggregations that reduce each group to one value. Group keys are computed once per
   // series; each step touches only the groups present at it.
   Val SimpleAggregate(const AggregateExpr& a, const Val& param, const Val& in,
-                      const std::vector<std::vector<StepSample>>& steps) {
-    std::map<labels::Labels, uint32_t> index;
+                      const StepVectors& steps) {
+    // Groups are found by a signature of the grouping labels' values; the key label set is
+    // built once per group.
+    absl::flat_hash_map<std::string, uint32_t> index;
     std::vector<labels::Labels> keys;
     std::vector<uint32_t> group_of(in.series.size());
     std::vector<bool> group_drop;
     bool by_name = !a.without && std::find(a.grouping.begin(), a.grouping.end(),
                                            labels::kMetricName) != a.grouping.end();
+    std::string sig;
     for (size_t k = 0; k < in.series.size(); ++k) {
-      labels::Labels key = GroupingKey(a, in.series[k].metric);
-      auto [it, inserted] = index.emplace(key, static_cast<uint32_t>(keys.size()));
+      GroupingSignature(a, in.series[k].metric, &sig);
+      auto [it, inserted] = index.try_emplace(sig, static_cast<uint32_t>(keys.size()));
       if (inserted) {
-        keys.push_back(std::move(key));
+        keys.push_back(GroupingKey(a, in.series[k].metric));
         group_drop.push_back(by_name && in.series[k].drop_name);
       }
       group_of[k] = it->second;
@@ -1055,6 +1343,28 @@ class Evaluator {
     std::tie(gs->mean, gs->c) = KahanSumInc(x / gs->count - current / gs->count, gs->mean, gs->c);
   }
 
+  // A byte string equal for two label sets exactly when their GroupingKeys are equal.
+  // With `name_dropped`, for `l` as if its __name__ had been removed.
+  static void GroupingSignature(const AggregateExpr& a, const labels::Labels& l, std::string* sig,
+                                bool name_dropped = false) {
+    sig->clear();
+    if (a.without) {
+      for (const auto& lb : l) {
+        if (lb.name == labels::kMetricName) continue;
+        if (std::find(a.grouping.begin(), a.grouping.end(), lb.name) != a.grouping.end()) {
+          continue;
+        }
+        AppendField(sig, lb.name);
+        AppendField(sig, lb.value);
+      }
+      return;
+    }
+    // Labels never hold empty values, so an absent label and "" are the same key.
+    for (const auto& g : a.grouping) {
+      AppendField(sig, name_dropped && g == labels::kMetricName ? std::string_view() : l.Get(g));
+    }
+  }
+
   labels::Labels GroupingKey(const AggregateExpr& a, const labels::Labels& l) {
     if (a.without) {
       labels::LabelsBuilder b(l);
@@ -1075,7 +1385,7 @@ class Evaluator {
   };
 
   void AggregateStep(const AggregateExpr& a, const Val& param, size_t step,
-                     const std::vector<StepSample>& in, const std::string& count_label,
+                     std::span<const StepSample> in, const std::string& count_label,
                      Collector* col) {
     int64_t t = StepTime(step);
     if (a.op == TokenType::kCountValues) {
@@ -1586,17 +1896,26 @@ class Evaluator {
     Val in = Eval(*c.args[1]);
     auto steps = ByStep(in);
     // Per series, once: its upper bound and its histogram (labels without `le`).
-    std::map<labels::Labels, uint32_t> index;
+    // Histograms are found by a signature of the labels other than `le`; the key label set
+    // is built once per histogram.
+    absl::flat_hash_map<std::string, uint32_t> index;
     std::vector<labels::Labels> keys;
     std::vector<std::string> names;
     std::vector<double> upper(in.series.size());
     std::vector<int64_t> group_of(in.series.size(), -1);  // -1: missing or malformed `le`
+    std::string sig;
     for (size_t k = 0; k < in.series.size(); ++k) {
       const auto& m = in.series[k].metric;
       if (!m.Has("le") || !ParseGoFloat(std::string(m.Get("le")), &upper[k])) continue;
-      auto [it, inserted] = index.emplace(labels::LabelsBuilder(m).Del("le").Build(), keys.size());
+      sig.clear();
+      for (const auto& lb : m) {
+        if (lb.name == "le") continue;
+        AppendField(&sig, lb.name);
+        AppendField(&sig, lb.value);
+      }
+      auto [it, inserted] = index.try_emplace(sig, static_cast<uint32_t>(keys.size()));
       if (inserted) {
-        keys.push_back(it->first);
+        keys.push_back(WithoutLabel(m, "le"));
         names.emplace_back(m.MetricName());
       }
       group_of[k] = it->second;
@@ -1697,53 +2016,59 @@ class Evaluator {
       }
     }
     bool keep_name = name == "last_over_time";
-    bool is_rate_like = name == "rate" || name == "increase";
     ForEachRangeSeries(rd, [&](ISeries&& s) {
       CheckDeadline();
-      ISeries o{s.metric, {}, !keep_name || s.drop_name};
-      bool non_counter_noted = false;
-      for (size_t i = 0; i < n; ++i) {
-        int64_t te = rd.window_end[i];
-        auto lo = std::upper_bound(s.points.begin(), s.points.end(), SatSub(te, rd.range),
-                                   [](int64_t t, const Point& p) { return t < p.t; });
-        auto hi = std::upper_bound(lo, s.points.end(), te,
-                                   [](int64_t t, const Point& p) { return t < p.t; });
-        std::span<const Point> w(s.points.data() + (lo - s.points.begin()),
-                                 static_cast<size_t>(hi - lo));
-        if (w.empty()) continue;
-        double v;
-        WindowArgs wa{te, rd.range, StepTime(i), {0, 0, 0}};
-        for (size_t k = 0; k < scalars.size() && k < 3; ++k) {
-          if (k != matrix_arg) wa.arg[k] = scalars[k].scalar[i];
-        }
-        std::string warning;
-        WindowStatus ws = EvalWindowFunction(name, w, wa, &v, &warning);
-        if (!warning.empty()) ctx_->annos.Warn(warning);
-        if (ws == WindowStatus::kUnsupported) {
-          ExecError(absl::StrFormat("function \"%s\" is not supported by xScaler yet",
-                                    std::string(name)));
-        }
-        if (ws == WindowStatus::kEmpty) continue;
-        if (is_rate_like && !non_counter_noted) {
-          std::string mn(s.metric.MetricName());
-          auto ends = [&](std::string_view suf) {
-            return mn.size() >= suf.size() &&
-                   mn.compare(mn.size() - suf.size(), suf.size(), suf) == 0;
-          };
-          if (!ends("_total") && !ends("_sum") && !ends("_count") && !ends("_bucket")) {
-            ctx_->annos.Info(absl::StrFormat(
-                "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "
-                "\"%s\"",
-                mn));
-          }
-          non_counter_noted = true;
-        }
-        o.points.push_back({StepTime(i), v});
-      }
+      ISeries o{{}, {}, !keep_name || s.drop_name};
+      RangeFunctionPoints(name, rd, scalars, matrix_arg, s.metric, s.points, &o.points);
+      o.metric = std::move(s.metric);
       AddSamples(static_cast<int64_t>(o.points.size()));
       if (!o.points.empty()) out.series.push_back(std::move(o));
     });
     return out;
+  }
+
+  // The points of range function `name` over one series' raw samples `pts`, one per step with
+  // a non-empty window, appended to *out; annotations go to the query.
+  void RangeFunctionPoints(std::string_view name, const RangeData& rd,
+                           const std::vector<Val>& scalars, size_t matrix_arg,
+                           const labels::Labels& metric, std::span<const Point> pts,
+                           std::vector<Point>* out) {
+    const size_t n = NumSteps();
+    bool is_rate_like = name == "rate" || name == "increase";
+    std::string_view metric_name = metric.MetricName();
+    bool non_counter_noted = !is_rate_like || metric_name.ends_with("_total") ||
+                             metric_name.ends_with("_sum") || metric_name.ends_with("_count") ||
+                             metric_name.ends_with("_bucket");
+    for (size_t i = 0; i < n; ++i) {
+      int64_t te = rd.window_end[i];
+      auto lo = std::upper_bound(pts.begin(), pts.end(), SatSub(te, rd.range),
+                                 [](int64_t t, const Point& p) { return t < p.t; });
+      auto hi =
+          std::upper_bound(lo, pts.end(), te, [](int64_t t, const Point& p) { return t < p.t; });
+      std::span<const Point> w(pts.data() + (lo - pts.begin()), static_cast<size_t>(hi - lo));
+      if (w.empty()) continue;
+      double v;
+      WindowArgs wa{te, rd.range, StepTime(i), {0, 0, 0}};
+      for (size_t k = 0; k < scalars.size() && k < 3; ++k) {
+        if (k != matrix_arg) wa.arg[k] = scalars[k].scalar[i];
+      }
+      std::string warning;
+      WindowStatus ws = EvalWindowFunction(name, w, wa, &v, &warning);
+      if (!warning.empty()) ctx_->annos.Warn(warning);
+      if (ws == WindowStatus::kUnsupported) {
+        ExecError(
+            absl::StrFormat("function \"%s\" is not supported by xScaler yet", std::string(name)));
+      }
+      if (ws == WindowStatus::kEmpty) continue;
+      if (!non_counter_noted) {
+        ctx_->annos.Info(absl::StrFormat(
+            "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "
+            "\"%s\"",
+            std::string(metric_name)));
+        non_counter_noted = true;
+      }
+      out->push_back({StepTime(i), v});
+    }
   }
 
   QueryContext* ctx_;
@@ -1883,7 +2208,11 @@ absl::StatusOr<Result> Engine::Exec(storage::Storage& storage, const Expr& expr,
         } else {
           Vector vec;
           for (auto& s : v.series) {
-            for (const auto& p : s.points) vec.push_back(Sample{s.metric, start_ms, p.v});
+            // One step: at most one point per series, so its labels can move.
+            for (size_t i = 0; i < s.points.size(); ++i) {
+              vec.push_back(Sample{i + 1 == s.points.size() ? std::move(s.metric) : s.metric,
+                                   start_ms, s.points[i].v});
+            }
           }
           r.value = std::move(vec);
         }

@@ -7,7 +7,10 @@
 // Evaluation model: every node is evaluated once for all steps of the query. Instant-vector
 // values are series with points at step timestamps; selectors and range functions stream one
 // storage series at a time (only its raw samples are in memory), aggregations and vector
-// matching work step by step with keys computed once per series. Unimplemented functions
+// matching work step by step with keys computed once per series. The common dashboard shape
+// `agg by (...) (f(metric[range]))` (a reducing aggregation over a one-argument range function
+// of a selector with a fixed metric name) is fused: one pass over storage feeds per-(group,
+// step) accumulators in the same order, with bit-identical results. Unimplemented functions
 // (`info`) fail with an execution error rather than return a wrong answer; functions that only
 // read native histograms (histogram_count, ...) return nothing, as storage has none yet.
 #pragma once

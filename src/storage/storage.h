@@ -156,6 +156,12 @@ class Querier {
   // least one matcher that does not match the empty string (Prometheus' rule), which callers
   // validate; the storage may return an InvalidArgument error set otherwise.
   virtual std::unique_ptr<SeriesSet> Select(std::span<const labels::Matcher> matchers) = 0;
+  // Select for callers that read only the series' labels (the series API): the same series,
+  // but an implementation may skip loading samples where its index already proves one in
+  // range. Only Labels() may be used on the returned series. The default is Select.
+  virtual std::unique_ptr<SeriesSet> SelectLabels(std::span<const labels::Matcher> matchers) {
+    return Select(matchers);
+  }
   // Sorted, unique label names of series matching `matchers` (all series when empty).
   virtual absl::StatusOr<std::vector<std::string>> LabelNames(
       std::span<const labels::Matcher> matchers) = 0;

@@ -104,23 +104,42 @@ class DeletedFilterSeries final : public Series {
 // without any are skipped.
 class BlockSeriesCursor {
  public:
+  // With `labels_only`, a series without tombstones is decided from its chunk metadata where
+  // possible (a chunk that starts or ends inside the range has a sample there) and chunks()
+  // stays empty for it.
   BlockSeriesCursor(std::shared_ptr<const Block> block, std::shared_ptr<const Tombstones> tomb,
-                    std::vector<uint64_t> ids, int64_t mint, int64_t maxt)
-      : block_(std::move(block)),
+                    std::vector<uint64_t> ids, int64_t mint, int64_t maxt,
+                    bool labels_only = false)
+      : labels_only_(labels_only),
+        block_(std::move(block)),
         tomb_(std::move(tomb)),
         ids_(std::move(ids)),
         mint_(mint),
-        maxt_(maxt) {}
+        maxt_(maxt),
+        index_cursor_(block_->index().NewCursor()) {}
 
   bool Next() {
     while (err_.ok() && pos_ < ids_.size()) {
       uint64_t id = ids_[pos_++];
-      if (absl::Status s = block_->index().Series(id, &lset_, &metas_); !s.ok()) {
+      // The cursor continues from the previous (smaller) id within a group of entries and
+      // reuses the label values the previous series shared, instead of decoding from the
+      // group start for every series.
+      if (absl::Status s = index_cursor_.Series(id, &lset_, &metas_); !s.ok()) {
         err_ = InBlock(block_->meta().ulid, s);
         return false;
       }
       auto it = tomb_->find(id);
       deleted_ = it == tomb_->end() ? nullptr : &it->second;
+      if (labels_only_ && deleted_ == nullptr) {
+        auto in_range = HasSampleInRange();
+        if (!in_range.ok()) {
+          err_ = in_range.status();
+          return false;
+        }
+        chunks_.clear();
+        if (*in_range) return true;
+        continue;
+      }
       if (absl::Status s =
               LoadChunks(block_->chunks(), metas_, mint_, maxt_, deleted_, &chunks_);
           !s.ok()) {
@@ -133,6 +152,8 @@ class BlockSeriesCursor {
   }
 
   const labels::Labels& labels() const { return lset_; }
+  // Moves the current series' labels out (the next Next rebuilds them).
+  labels::Labels TakeLabels() { return std::move(lset_); }
   std::vector<chunk::ChunkData>& chunks() { return chunks_; }
   // The current series' deleted intervals, or null.
   const Intervals* deleted() const { return deleted_; }
@@ -141,10 +162,29 @@ class BlockSeriesCursor {
   void set_err(absl::Status s) { err_ = std::move(s); }
 
  private:
+  // Whether the current series (metas_) has a sample in [mint_, maxt_]; reads chunk data only
+  // for a chunk that spans the whole range, where the metadata cannot tell.
+  absl::StatusOr<bool> HasSampleInRange() {
+    for (size_t i = 0; i < metas_.size(); ++i) {
+      const index::ChunkMeta& m = metas_[i];
+      if (m.max_t < mint_ || m.min_t > maxt_) continue;
+      if (m.min_t >= mint_ || m.max_t <= maxt_) return true;
+      if (absl::Status s = LoadChunks(block_->chunks(), std::span(metas_).subspan(i, 1), mint_,
+                                      maxt_, nullptr, &chunks_);
+          !s.ok()) {
+        return s;
+      }
+      if (!chunks_.empty()) return true;
+    }
+    return false;
+  }
+
+  const bool labels_only_;
   std::shared_ptr<const Block> block_;
   std::shared_ptr<const Tombstones> tomb_;
   std::vector<uint64_t> ids_;
   int64_t mint_, maxt_;
+  index::IndexFile::Cursor index_cursor_;
   size_t pos_ = 0;
   labels::Labels lset_;
   std::vector<index::ChunkMeta> metas_;
@@ -156,8 +196,8 @@ class BlockSeriesCursor {
 class BlockSeriesSet final : public SeriesSet {
  public:
   BlockSeriesSet(std::shared_ptr<const Block> block, std::shared_ptr<const Tombstones> tomb,
-                 std::vector<uint64_t> ids, int64_t mint, int64_t maxt)
-      : cursor_(std::move(block), std::move(tomb), std::move(ids), mint, maxt),
+                 std::vector<uint64_t> ids, int64_t mint, int64_t maxt, bool labels_only = false)
+      : cursor_(std::move(block), std::move(tomb), std::move(ids), mint, maxt, labels_only),
         mint_(mint),
         maxt_(maxt) {}
 
@@ -165,12 +205,12 @@ class BlockSeriesSet final : public SeriesSet {
     while (cursor_.Next()) {
       if (cursor_.deleted() == nullptr) {
         cur_ = std::make_unique<series::ChunkListSeries>(
-            cursor_.labels(), std::move(cursor_.chunks()), mint_, maxt_);
+            cursor_.TakeLabels(), std::move(cursor_.chunks()), mint_, maxt_);
         return true;
       }
-      cur_ = std::make_unique<DeletedFilterSeries>(cursor_.labels(), std::move(cursor_.chunks()),
-                                                   mint_, maxt_, cursor_.tombstones(),
-                                                   cursor_.deleted());
+      cur_ = std::make_unique<DeletedFilterSeries>(cursor_.TakeLabels(),
+                                                   std::move(cursor_.chunks()), mint_, maxt_,
+                                                   cursor_.tombstones(), cursor_.deleted());
       // Skip a series whose samples in range are all deleted.
       auto it = cur_->Iterator();
       if (it->Next()) return true;
@@ -253,17 +293,11 @@ class BlockQuerier final : public Querier {
       : block_(std::move(block)), tomb_(block_->tombstones()), mint_(mint), maxt_(maxt) {}
 
   std::unique_ptr<SeriesSet> Select(std::span<const labels::Matcher> matchers) override {
-    bool selective = false;
-    for (const auto& m : matchers) selective |= !m.MatchesEmpty();
-    if (!selective) {
-      return series::NewErrorSeriesSet(absl::InvalidArgumentError(
-          "vector selector must contain at least one matcher that does not match the empty "
-          "string"));
-    }
-    if (!Overlaps()) return series::NewVectorSeriesSet({});
-    auto ids = index::PostingsForMatchers(block_->index(), matchers);
-    if (!ids.ok()) return series::NewErrorSeriesSet(ids.status());
-    return std::make_unique<BlockSeriesSet>(block_, tomb_, std::move(*ids), mint_, maxt_);
+    return DoSelect(matchers, false);
+  }
+
+  std::unique_ptr<SeriesSet> SelectLabels(std::span<const labels::Matcher> matchers) override {
+    return DoSelect(matchers, true);
   }
 
   absl::StatusOr<std::vector<std::string>> LabelNames(
@@ -279,6 +313,22 @@ class BlockQuerier final : public Querier {
   }
 
  private:
+  std::unique_ptr<SeriesSet> DoSelect(std::span<const labels::Matcher> matchers,
+                                      bool labels_only) {
+    bool selective = false;
+    for (const auto& m : matchers) selective |= !m.MatchesEmpty();
+    if (!selective) {
+      return series::NewErrorSeriesSet(absl::InvalidArgumentError(
+          "vector selector must contain at least one matcher that does not match the empty "
+          "string"));
+    }
+    if (!Overlaps()) return series::NewVectorSeriesSet({});
+    auto ids = index::PostingsForMatchers(block_->index(), matchers);
+    if (!ids.ok()) return series::NewErrorSeriesSet(ids.status());
+    return std::make_unique<BlockSeriesSet>(block_, tomb_, std::move(*ids), mint_, maxt_,
+                                            labels_only);
+  }
+
   // Label queries answer from the index alone (as Prometheus' block querier does), so only
   // the block's time range is checked, not each series'.
   bool Overlaps() const {

@@ -214,6 +214,16 @@ TEST_F(BlockTest, QueriesReturnExactlyWhatWasWritten) {
       }
       ASSERT_TRUE(set->Err().ok()) << set->Err();
       EXPECT_EQ(it, want.end()) << "round " << round << ": missing series";
+      // The labels-only select decides from chunk metadata where it can: same series.
+      auto labels_set = q->SelectLabels(sel);
+      it = want.begin();
+      while (labels_set->Next()) {
+        ASSERT_NE(it, want.end()) << "extra series " << labels_set->At().Labels().ToString();
+        EXPECT_EQ(labels_set->At().Labels(), it->first);
+        ++it;
+      }
+      ASSERT_TRUE(labels_set->Err().ok()) << labels_set->Err();
+      EXPECT_EQ(it, want.end()) << "round " << round << ": SelectLabels missed series";
     }
   }
 }
@@ -328,6 +338,11 @@ TEST_F(BlockTest, ChunkSpanningTheRangeWithoutSamplesInItIsSkipped) {
   std::vector<labels::Matcher> sel = {Eq("__name__", "x")};
   EXPECT_FALSE(block->NewQuerier(kT0 + 1, kT0 + 999)->Select(sel)->Next());
   EXPECT_TRUE(block->NewQuerier(kT0 + 1, kT0 + 1000)->Select(sel)->Next());
+  // Chunk metadata alone cannot tell here; SelectLabels reads the chunk.
+  EXPECT_FALSE(block->NewQuerier(kT0 + 1, kT0 + 999)->SelectLabels(sel)->Next());
+  EXPECT_TRUE(block->NewQuerier(kT0 + 1, kT0 + 1000)->SelectLabels(sel)->Next());
+  EXPECT_TRUE(block->NewQuerier(kT0, kT0 + 1)->SelectLabels(sel)->Next());
+  EXPECT_FALSE(block->NewQuerier(kT0 + 1001, kT0 + 5000)->SelectLabels(sel)->Next());
 }
 
 TEST_F(BlockTest, MarkDeletedRemovesTheDirWhenTheLastPinGoes) {

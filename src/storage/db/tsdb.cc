@@ -118,29 +118,11 @@ class Tsdb::TsdbQuerier final : public Querier {
   TsdbQuerier(Tsdb* db, int64_t mint, int64_t maxt) : db_(db), mint_(mint), maxt_(maxt) {}
 
   std::unique_ptr<SeriesSet> Select(std::span<const labels::Matcher> matchers) override {
-    bool selective = false;
-    for (const auto& m : matchers) selective |= !m.MatchesEmpty();
-    if (!selective) {
-      return series::NewErrorSeriesSet(absl::InvalidArgumentError(
-          "vector selector must contain at least one matcher that does not match the empty "
-          "string"));
-    }
-    std::vector<std::unique_ptr<Querier>> queriers;
-    std::unique_ptr<SeriesSet> head_set;
-    std::unique_ptr<Querier> head_q = HeadQuerier();
-    if (head_q != nullptr) head_set = head_q->Select(matchers);  // snapshots the head now
-    std::vector<std::unique_ptr<SeriesSet>> sets;
-    for (const auto& b : db_->BlocksOverlapping(mint_, maxt_)) {
-      queriers.push_back(b->NewQuerier(mint_, maxt_));
-      sets.push_back(queriers.back()->Select(matchers));
-    }
-    if (head_q != nullptr) {
-      queriers.push_back(std::move(head_q));
-      sets.push_back(std::move(head_set));
-    }
-    if (sets.empty()) return series::NewVectorSeriesSet({});
-    return std::make_unique<OwningSeriesSet>(std::move(queriers),
-                                             merge::MergeSeriesSets(std::move(sets)));
+    return DoSelect(matchers, false);
+  }
+
+  std::unique_ptr<SeriesSet> SelectLabels(std::span<const labels::Matcher> matchers) override {
+    return DoSelect(matchers, true);
   }
 
   absl::StatusOr<std::vector<std::string>> LabelNames(
@@ -154,6 +136,36 @@ class Tsdb::TsdbQuerier final : public Querier {
   }
 
  private:
+  std::unique_ptr<SeriesSet> DoSelect(std::span<const labels::Matcher> matchers,
+                                      bool labels_only) {
+    auto select = [&](Querier& q) {
+      return labels_only ? q.SelectLabels(matchers) : q.Select(matchers);
+    };
+    bool selective = false;
+    for (const auto& m : matchers) selective |= !m.MatchesEmpty();
+    if (!selective) {
+      return series::NewErrorSeriesSet(absl::InvalidArgumentError(
+          "vector selector must contain at least one matcher that does not match the empty "
+          "string"));
+    }
+    std::vector<std::unique_ptr<Querier>> queriers;
+    std::unique_ptr<SeriesSet> head_set;
+    std::unique_ptr<Querier> head_q = HeadQuerier();
+    if (head_q != nullptr) head_set = select(*head_q);  // snapshots the head now
+    std::vector<std::unique_ptr<SeriesSet>> sets;
+    for (const auto& b : db_->BlocksOverlapping(mint_, maxt_)) {
+      queriers.push_back(b->NewQuerier(mint_, maxt_));
+      sets.push_back(select(*queriers.back()));
+    }
+    if (head_q != nullptr) {
+      queriers.push_back(std::move(head_q));
+      sets.push_back(std::move(head_set));
+    }
+    if (sets.empty()) return series::NewVectorSeriesSet({});
+    return std::make_unique<OwningSeriesSet>(std::move(queriers),
+                                             merge::MergeSeriesSets(std::move(sets)));
+  }
+
   // The head's querier, or null when the head never held a sample at or after mint (a query
   // over old data then reads the blocks alone). The head's max_time never goes down, unlike
   // its min_time, which Truncate recomputes from scratch.

@@ -4,6 +4,7 @@
 // out-of-order data has its chunks merged (MergeOverlappingChunks) after the lock is released.
 
 #include <algorithm>
+#include <functional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -30,31 +31,51 @@ class HeadQuerier final : public Querier {
     }
     auto refs = index::PostingsForMatchers(head_->postings(), matchers);
     if (!refs.ok()) return series::NewErrorSeriesSet(refs.status());
-    std::vector<std::unique_ptr<Series>> out;
     Head::ReadGuard guard(head_);
+    // Label order first (compared in their encoded form, without decoding; labels are
+    // immutable, no lock needed), then each stripe is locked once for all of its series
+    // instead of once per series.
+    std::vector<MemSeries*> found;
+    found.reserve(refs->size());
     for (uint64_t ref : *refs) {
-      MemSeries* s = head_->GetByRef(ref);
-      if (s == nullptr) continue;
-      std::vector<chunk::ChunkData> chunks;
-      bool overlaps = false;
-      absl::Status st;
-      {
-        absl::MutexLock lock(&head_->StripeLock(s));
-        if (!InRangeLocked(*s)) continue;
-        st = s->Snapshot(mint_, maxt_, head_->chunk_store(), &chunks, &overlaps);
-      }
-      if (st.ok() && overlaps) st = MergeOverlappingChunks(&chunks);
-      if (!st.ok()) {
-        return series::NewErrorSeriesSet(absl::Status(
-            st.code(), absl::StrCat("reading head series ", s->Labels().ToString(), ": ",
-                                    st.message())));
-      }
-      if (chunks.empty()) continue;
-      out.push_back(
-          std::make_unique<series::ChunkListSeries>(s->Labels(), std::move(chunks), mint_, maxt_));
+      if (MemSeries* s = head_->GetByRef(ref); s != nullptr) found.push_back(s);
     }
-    std::sort(out.begin(), out.end(),
-              [](const auto& a, const auto& b) { return a->Labels() < b->Labels(); });
+    std::sort(found.begin(), found.end(), [](const MemSeries* a, const MemSeries* b) {
+      return EncodedLabelsLess(a->encoded_labels(), b->encoded_labels());
+    });
+    std::vector<uint32_t> by_stripe(found.size());
+    for (uint32_t i = 0; i < by_stripe.size(); ++i) by_stripe[i] = i;
+    std::sort(by_stripe.begin(), by_stripe.end(), [&](uint32_t a, uint32_t b) {
+      return std::less<const absl::Mutex*>()(&head_->StripeLock(found[a]),
+                                             &head_->StripeLock(found[b]));
+    });
+    std::vector<std::vector<chunk::ChunkData>> chunks(found.size());
+    std::vector<char> overlaps(found.size(), 0);
+    for (size_t i = 0; i < by_stripe.size();) {
+      absl::Mutex* mu = &head_->StripeLock(found[by_stripe[i]]);
+      absl::MutexLock lock(mu);
+      for (; i < by_stripe.size() && &head_->StripeLock(found[by_stripe[i]]) == mu; ++i) {
+        const uint32_t k = by_stripe[i];
+        const MemSeries& s = *found[k];
+        if (!InRangeLocked(s)) continue;
+        bool ov = false;
+        absl::Status st = s.Snapshot(mint_, maxt_, head_->chunk_store(), &chunks[k], &ov);
+        if (!st.ok()) return SnapshotError(s, st);
+        overlaps[k] = ov;
+      }
+    }
+    std::vector<std::unique_ptr<Series>> out;
+    out.reserve(found.size());
+    for (size_t k = 0; k < found.size(); ++k) {
+      if (overlaps[k]) {
+        if (absl::Status st = MergeOverlappingChunks(&chunks[k]); !st.ok()) {
+          return SnapshotError(*found[k], st);
+        }
+      }
+      if (chunks[k].empty()) continue;
+      out.push_back(std::make_unique<series::ChunkListSeries>(found[k]->Labels(),
+                                                              std::move(chunks[k]), mint_, maxt_));
+    }
     return series::NewVectorSeriesSet(std::move(out));
   }
 
@@ -82,6 +103,12 @@ class HeadQuerier final : public Querier {
   }
 
  private:
+  static std::unique_ptr<SeriesSet> SnapshotError(const MemSeries& s, const absl::Status& st) {
+    return series::NewErrorSeriesSet(absl::Status(
+        st.code(),
+        absl::StrCat("reading head series ", s.Labels().ToString(), ": ", st.message())));
+  }
+
   bool InRangeLocked(const MemSeries& s) const {
     return !s.empty() && s.max_t() >= mint_ && s.min_t() <= maxt_;
   }

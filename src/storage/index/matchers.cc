@@ -188,7 +188,9 @@ absl::StatusOr<Postings> PostingsForMatchers(const IndexReader& ix,
     }
   }
 
-  Postings result = its.empty() ? ix.AllPostings() : Intersect(its);
+  Postings result = its.empty()       ? ix.AllPostings()
+                    : its.size() == 1 ? std::move(its[0])
+                                      : Intersect(its);
   std::erase_if(not_its, [](const Postings& p) { return p.empty(); });
   if (!not_its.empty() && !result.empty()) {
     result = Without(result, not_its.size() == 1 ? not_its[0] : Merge(not_its));

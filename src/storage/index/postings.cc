@@ -56,8 +56,10 @@ Postings Intersect(std::span<const Postings> lists) {
   }
   std::sort(order.begin(), order.end(),
             [](const Postings* a, const Postings* b) { return a->size() < b->size(); });
-  Postings acc = *order[0];
-  for (size_t i = 1; i < order.size() && !acc.empty(); ++i) {
+  if (order.size() == 1) return *order[0];
+  // The two shortest first, straight from the inputs (no copy of the shortest).
+  Postings acc = IntersectInto(*order[0], *order[1]);
+  for (size_t i = 2; i < order.size() && !acc.empty(); ++i) {
     acc = IntersectInto(acc, *order[i]);
   }
   return acc;

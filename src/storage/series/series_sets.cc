@@ -12,6 +12,9 @@ class VectorSeriesSet final : public SeriesSet {
   explicit VectorSeriesSet(std::vector<std::unique_ptr<Series>> series)
       : series_(std::move(series)) {}
   bool Next() override {
+    // The previous series is no longer reachable (At() is valid until the next Next): free it
+    // now, while it is still in cache, rather than all series at once when the set goes.
+    if (next_ > 0) series_[cur_].reset();
     if (next_ >= series_.size()) return false;
     cur_ = next_++;
     return true;
