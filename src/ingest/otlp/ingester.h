@@ -37,9 +37,19 @@
 //             warning (they are derived, not sent by the client). Metrics without data points
 //             are skipped silently (nothing is lost).
 //
-// Thread-safety: Ingest may be called from many threads at once (per-series state is striped
-// and locked); each call needs its own Appender and IngestReport. The seen-series state grows
-// with the number of counter-like series ever ingested (about 40 bytes each).
+//   cache     Output series seen before are appended by their storage ref (series_cache.h):
+//             same samples, rejections and warnings as building their labels, at a fraction of
+//             the cost. The refs of a request are looked up at once, and runs of plain samples
+//             (not delta, no start-time zero) go to Appender::AppendExistingBatch in wire order;
+//             a sample whose ref went stale is re-appended by labels after its run. It assumes every Appender given to one Ingester appends to one Storage
+//             whose refs are never reused for another label set (as the seam promises); an
+//             Appender without refs (returning 0, or NotFound from AppendExisting) just keeps
+//             the slow path.
+//
+// Thread-safety: Ingest may be called from many threads at once (per-series state and the
+// series cache are striped and locked); each call needs its own Appender and IngestReport. The
+// seen-series state grows with the number of delta series and counter-like series with a start
+// time ever ingested (about 40 bytes each); the series cache is capped (TranslationOptions::series_cache_entries).
 #pragma once
 
 #include <cstdint>
@@ -51,6 +61,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "ingest/otlp/series_cache.h"
 #include "ingest/report.h"
 #include "labels/labels.h"
 #include "storage/storage.h"
@@ -68,6 +79,8 @@ struct TranslationOptions {
   bool emit_target_info = true;
   bool delta_to_cumulative = true;  // DELTA sums/histograms accumulated per series
   bool inject_start_zero = true;  // zero sample at start_time for a series seen for the first time
+  // Cap of the ref cache (series_cache.h, 43-85 bytes per entry); 0 disables it.
+  size_t series_cache_entries = SeriesCache::kDefaultMaxEntries;
 };
 
 class Ingester {
@@ -92,6 +105,8 @@ class Ingester {
   const TranslationOptions& options() const { return opts_; }
   // Number of series with delta or seen-series state (for self-monitoring and tests).
   size_t TrackedSeries() const;
+  // Number of entries in the series ref cache (0 when disabled).
+  size_t CachedSeries() const;
 
  private:
   friend class Translator;
@@ -111,6 +126,7 @@ class Ingester {
   storage::Storage* const db_;
   const TranslationOptions opts_;
   std::unique_ptr<Stripe[]> stripes_;
+  std::unique_ptr<SeriesCache> cache_;  // nullptr when disabled
 };
 
 // Response bodies in the request's encoding. ExportMetricsServiceResponse carries

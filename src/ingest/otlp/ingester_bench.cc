@@ -1,11 +1,19 @@
 // Throughput of OTLP decode + translate into an Appender that accepts everything (no storage
-// cost), for counters and histograms, protobuf and JSON.
+// cost), for counters and histograms, protobuf and JSON, with the series ref cache off and on
+// (cache:1 measures the steady state, where every series was seen before); and the same into a
+// real storage::Tsdb (BM_IngestTsdb: every iteration sends the same series with newer samples,
+// as an SDK's periodic export does).
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
 #include <string>
 
+#include "absl/synchronization/mutex.h"
 #include "benchmark/benchmark.h"
 #include "google/protobuf/util/json_util.h"
 #include "ingest/otlp/ingester.h"
-#include "storage/null_appender.h"
+#include "storage/db/tsdb.h"
 #include "metrics.pb.h"
 
 namespace xscaler::ingest::otlp {
@@ -13,7 +21,33 @@ namespace {
 
 namespace pb = ::xscaler::test::otlp;
 
-using storage::NullAppender;
+// As in the server (server/main.cc): absl's deadlock detection would otherwise dominate every
+// Mutex::Lock.
+const bool kNoDeadlockDetection = [] {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  return true;
+}();
+
+// Accepts everything and stores nothing, like storage::NullAppender, but hands out refs that
+// AppendExisting accepts, so the cached path is measured rather than its NotFound fallback.
+class RefNullAppender final : public storage::Appender {
+ public:
+  absl::StatusOr<storage::SeriesRef> Append(storage::SeriesRef ref, const labels::Labels&,
+                                            int64_t, double) override {
+    return ref != 0 ? ref : ++next_;
+  }
+  absl::StatusOr<storage::SeriesRef> AppendExisting(storage::SeriesRef ref, int64_t,
+                                                    double) override {
+    if (ref == 0 || ref > next_) return absl::NotFoundError("unknown ref");
+    return ref;
+  }
+  void UpdateMetadata(const std::string&, const storage::MetricMetadata&) override {}
+  absl::Status Commit() override { return absl::OkStatus(); }
+  void Rollback() override {}
+
+ private:
+  storage::SeriesRef next_ = 0;
+};
 
 
 void Attr(google::protobuf::RepeatedPtrField<pb::KeyValue>* attrs, const std::string& k,
@@ -24,7 +58,9 @@ void Attr(google::protobuf::RepeatedPtrField<pb::KeyValue>* attrs, const std::st
 }
 
 // `series` points of a cumulative counter with 4 attributes, or histograms with 10 buckets.
-pb::ExportMetricsServiceRequest MakeRequest(int series, bool histogram) {
+pb::ExportMetricsServiceRequest MakeRequest(int series, bool histogram,
+                                            uint64_t start_ns = 1700000000000000000ULL,
+                                            uint64_t time_ns = 1700000015000000000ULL) {
   pb::ExportMetricsServiceRequest req;
   auto* rm = req.add_resource_metrics();
   Attr(rm->mutable_resource()->mutable_attributes(), "service.name", "bench");
@@ -38,8 +74,8 @@ pb::ExportMetricsServiceRequest MakeRequest(int series, bool histogram) {
     if (histogram) {
       m->mutable_histogram()->set_aggregation_temporality(pb::AGGREGATION_TEMPORALITY_CUMULATIVE);
       auto* p = m->mutable_histogram()->add_data_points();
-      p->set_start_time_unix_nano(1700000000000000000ULL);
-      p->set_time_unix_nano(1700000015000000000ULL);
+      p->set_start_time_unix_nano(start_ns);
+      p->set_time_unix_nano(time_ns);
       p->set_count(100);
       p->set_sum(12.5);
       for (int b = 0; b < 10; ++b) {
@@ -52,8 +88,8 @@ pb::ExportMetricsServiceRequest MakeRequest(int series, bool histogram) {
       m->mutable_sum()->set_aggregation_temporality(pb::AGGREGATION_TEMPORALITY_CUMULATIVE);
       m->mutable_sum()->set_is_monotonic(true);
       auto* p = m->mutable_sum()->add_data_points();
-      p->set_start_time_unix_nano(1700000000000000000ULL);
-      p->set_time_unix_nano(1700000015000000000ULL);
+      p->set_start_time_unix_nano(start_ns);
+      p->set_time_unix_nano(time_ns);
       p->set_as_int(i);
       attrs = p->mutable_attributes();
     }
@@ -65,7 +101,14 @@ pb::ExportMetricsServiceRequest MakeRequest(int series, bool histogram) {
   return req;
 }
 
+TranslationOptions Options(bool cache) {
+  TranslationOptions o;
+  if (!cache) o.series_cache_entries = 0;
+  return o;
+}
+
 void Run(benchmark::State& state, bool histogram, Encoding enc) {
+  const bool cache = state.range(0) != 0;
   pb::ExportMetricsServiceRequest req = MakeRequest(1000, histogram);
   std::string body;
   if (enc == Encoding::kProtobuf) {
@@ -73,8 +116,8 @@ void Run(benchmark::State& state, bool histogram, Encoding enc) {
   } else {
     (void)google::protobuf::util::MessageToJsonString(req, &body);
   }
-  Ingester ing(nullptr, {});
-  NullAppender app;
+  Ingester ing(nullptr, Options(cache));
+  RefNullAppender app;
   int64_t samples = 0;
   for (auto _ : state) {
     std::string copy = body;
@@ -91,9 +134,66 @@ void Run(benchmark::State& state, bool histogram, Encoding enc) {
 void BM_CounterProto(benchmark::State& s) { Run(s, false, Encoding::kProtobuf); }
 void BM_HistogramProto(benchmark::State& s) { Run(s, true, Encoding::kProtobuf); }
 void BM_CounterJson(benchmark::State& s) { Run(s, false, Encoding::kJson); }
-BENCHMARK(BM_CounterProto);
-BENCHMARK(BM_HistogramProto);
-BENCHMARK(BM_CounterJson);
+BENCHMARK(BM_CounterProto)->ArgName("cache")->Arg(0)->Arg(1);
+BENCHMARK(BM_HistogramProto)->ArgName("cache")->Arg(0)->Arg(1);
+BENCHMARK(BM_CounterJson)->ArgName("cache")->Arg(0)->Arg(1);
+
+void BM_IngestTsdb(benchmark::State& state) {
+  const int series = static_cast<int>(state.range(0));
+  const bool histogram = state.range(1) != 0;
+  const bool cache = state.range(2) != 0;
+  std::string dir = (std::filesystem::temp_directory_path() / "xs-bench-otlp-XXXXXX").string();
+  if (mkdtemp(dir.data()) == nullptr) {
+    state.SkipWithError("mkdtemp failed");
+    return;
+  }
+  storage::TsdbOptions opts;
+  opts.wal.sync = false;
+  auto db = storage::Tsdb::Open(dir, opts);
+  if (!db.ok()) {
+    state.SkipWithError(db.status().ToString().c_str());
+    return;
+  }
+  Ingester ing(db->get(), Options(cache));
+  // Recent timestamps 1 ms apart: thousands of iterations stay inside one head block range
+  // and behind the future check, so nothing is rejected and no block is cut mid-run.
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  const uint64_t start_ns = static_cast<uint64_t>(now_ms - 7'200'000) * 1'000'000ULL;
+  uint64_t t_ms = static_cast<uint64_t>(now_ms - 3'600'000);
+  const int64_t per_request = histogram ? series * 13 : series;
+  int64_t accepted = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::string body =
+        MakeRequest(series, histogram, start_ns, t_ms++ * 1'000'000ULL).SerializeAsString();
+    state.ResumeTiming();
+    auto app = (*db)->NewAppender();
+    IngestReport report;
+    absl::Status s = ing.Ingest(body, Encoding::kProtobuf, *app, report);
+    if (s.ok()) s = app->Commit();
+    if (!s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      break;
+    }
+    // The first request also writes the start-time zeros (not counted) and target_info.
+    accepted += report.accepted_samples();
+  }
+  if (accepted < state.iterations() * per_request) state.SkipWithError("samples rejected");
+  state.SetItemsProcessed(state.iterations() * per_request);
+  (void)(*db)->Close();
+  db->reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+BENCHMARK(BM_IngestTsdb)
+    ->ArgNames({"series", "histogram", "cache"})
+    ->Args({2000, 0, 0})
+    ->Args({2000, 0, 1})
+    ->Args({200, 1, 0})
+    ->Args({200, 1, 1})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace xscaler::ingest::otlp

@@ -64,8 +64,7 @@ bool Reader::NextSlow() {
   }
 }
 
-absl::Status Reader::status() const {
-  if (error_ == nullptr) return absl::OkStatus();
+absl::Status Reader::ErrorStatus() const {
   const char* at = field_start_ != nullptr ? field_start_ : begin_;
   return absl::InvalidArgumentError(std::string("malformed protobuf at byte ") +
                                     std::to_string(at - begin_) + " (field " +

@@ -77,7 +77,7 @@ class Reader {
 
   bool ok() const { return error_ == nullptr; }
   // OK, or InvalidArgument naming what was wrong and where.
-  absl::Status status() const;
+  absl::Status status() const { return error_ == nullptr ? absl::OkStatus() : ErrorStatus(); }
 
   uint32_t field() const { return field_; }
   WireType wire_type() const { return wire_type_; }
@@ -113,6 +113,7 @@ class Reader {
 
  private:
   bool NextSlow();
+  absl::Status ErrorStatus() const;
   bool Expect(WireType t) {
     if (wire_type_ == t) return true;
     Fail("field has an unexpected wire type");
