@@ -292,27 +292,13 @@ absl::StatusOr<ChunksReader::Page> ChunksReader::LoadPage(uint32_t segment,
 }
 
 absl::StatusOr<ChunksReader::Page> ChunksReader::GetPage(uint32_t segment, uint32_t offset) const {
-  uint64_t key = (uint64_t{segment} << 32) | offset;
-  {
-    absl::MutexLock lock(&mu_);
-    for (CacheEntry& e : cache_) {
-      if (e.key == key) {
-        e.used = ++clock_;
-        return e.page;
-      }
-    }
-  }
+  const uint64_t key = (uint64_t{segment} << 32) | offset;
+  PageCache& cache = PageCache::Shared();
+  if (std::optional<Page> hit = cache.Get(cache_id_, key)) return *hit;
   auto page = LoadPage(segment, offset);
   if (!page.ok()) return page;
-  absl::MutexLock lock(&mu_);
-  CacheEntry* victim = &cache_[0];
-  for (CacheEntry& e : cache_) {
-    if (e.key == key) return e.page;  // another thread loaded it meanwhile
-    if (e.used < victim->used) victim = &e;
-  }
-  victim->key = key;
-  victim->page = *page;
-  victim->used = ++clock_;
+  // Pages stored raw are views of the mapping: nothing to save by caching them.
+  if (page->owner != segments_[segment - 1].seg.owner) cache.Put(cache_id_, key, *page);
   return page;
 }
 

@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "storage/block/page_cache.h"
 #include "base/env.h"
 
 namespace xscaler::storage::block {
@@ -102,6 +103,10 @@ class ChunksReader {
 
   // Maps dir/000001.. (contiguous numbering from 1; other names are errors). `name` prefixes
   // error messages (e.g. "block 01J...").
+  ~ChunksReader() { PageCache::Shared().EraseReader(cache_id_); }
+  ChunksReader(const ChunksReader&) = delete;
+  ChunksReader& operator=(const ChunksReader&) = delete;
+
   static absl::StatusOr<std::unique_ptr<ChunksReader>> Open(base::Env* env, const std::string& dir,
                                                             std::string name);
   // Over segments already in memory (segment i+1 = segments[i]); checks headers like Open.
@@ -124,21 +129,9 @@ class ChunksReader {
     Segment seg;
     std::vector<uint32_t> page_offsets;  // ascending, from the header walk
   };
-  struct Page {
-    std::string_view raw;
-    std::shared_ptr<const void> owner;
-  };
-  struct CacheEntry {
-    uint64_t key = ~uint64_t{0};
-    Page page;
-    uint64_t used = 0;
-  };
-  // Rebuilding a columnar page costs ~20 ns per sample (vs ~2 for zstd), so repeated queries
-  // (dashboards refresh) should find their pages here: 32 pages of ~64 KiB raw = ~2 MiB per
-  // open block at most, enough for a 2 h block of ~15k series.
-  static constexpr int kCacheSize = 32;
-
-  explicit ChunksReader(std::string name) : name_(std::move(name)) {}
+  using Page = PageCache::Page;
+  explicit ChunksReader(std::string name)
+      : name_(std::move(name)), cache_id_(PageCache::NewReaderId()) {}
   absl::Status CheckHeaders(uint32_t segment);
   absl::Status Corrupt(uint32_t segment, uint64_t offset, std::string_view what) const;
   // Decodes (CRC check + decompression) the page at `offset` of `segment` (1-based).
@@ -147,9 +140,8 @@ class ChunksReader {
 
   const std::string name_;
   std::vector<SegmentInfo> segments_;
-  mutable absl::Mutex mu_;
-  mutable CacheEntry cache_[kCacheSize] ABSL_GUARDED_BY(mu_);
-  mutable uint64_t clock_ ABSL_GUARDED_BY(mu_) = 0;
+  // Decoded pages live in PageCache::Shared() under this id (raw pages are read in place).
+  const uint64_t cache_id_;
 };
 
 }  // namespace xscaler::storage::block
