@@ -5,9 +5,14 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/coding.h"
 
 #include "storage/head/head.h"
 #include "storage/head/ooo_merge.h"
@@ -16,6 +21,52 @@
 
 namespace xscaler::storage::head {
 namespace {
+
+// Appends a form of `enc` (encoded labels) whose plain byte order is the label order: each
+// name and value followed by a 0 byte, with 0 and 1 bytes inside them escaped as 1,1 and 1,2
+// (order-preserving, and 0 then sorts before any content byte, so a shorter name or value
+// sorts first, as in Labels::operator<).
+void AppendSortKey(std::string_view enc, std::string* out) {
+  std::string_view part;
+  while (!enc.empty() && base::GetLengthPrefixed(&enc, &part)) {
+    for (char c : part) {
+      if (static_cast<unsigned char>(c) <= 1) {
+        out->push_back('\x01');
+        out->push_back(static_cast<char>(c + 1));
+      } else {
+        out->push_back(c);
+      }
+    }
+    out->push_back('\0');
+  }
+}
+
+// Sorts series into label order. Comparing memcmp-able keys built once per series is several
+// times cheaper than decoding length-prefixed pairs in every comparison of the sort.
+void SortByLabels(std::vector<MemSeries*>& series) {
+  std::string arena;
+  std::vector<std::pair<uint32_t, uint32_t>> spans(series.size());  // offset, length
+  for (size_t i = 0; i < series.size(); ++i) {
+    const size_t at = arena.size();
+    AppendSortKey(series[i]->encoded_labels(), &arena);
+    spans[i] = {static_cast<uint32_t>(at), static_cast<uint32_t>(arena.size() - at)};
+  }
+  if (arena.size() > std::numeric_limits<uint32_t>::max()) {  // 4 GiB of labels: the slow way
+    std::sort(series.begin(), series.end(), [](const MemSeries* a, const MemSeries* b) {
+      return EncodedLabelsLess(a->encoded_labels(), b->encoded_labels());
+    });
+    return;
+  }
+  std::vector<uint32_t> order(series.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto key = [&](uint32_t i) {
+    return std::string_view(arena.data() + spans[i].first, spans[i].second);
+  };
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return key(a) < key(b); });
+  std::vector<MemSeries*> sorted(series.size());
+  for (size_t i = 0; i < order.size(); ++i) sorted[i] = series[order[i]];
+  series.swap(sorted);
+}
 
 class HeadQuerier final : public Querier {
  public:
@@ -40,9 +91,7 @@ class HeadQuerier final : public Querier {
     for (uint64_t ref : *refs) {
       if (MemSeries* s = head_->GetByRef(ref); s != nullptr) found.push_back(s);
     }
-    std::sort(found.begin(), found.end(), [](const MemSeries* a, const MemSeries* b) {
-      return EncodedLabelsLess(a->encoded_labels(), b->encoded_labels());
-    });
+    SortByLabels(found);
     std::vector<uint32_t> by_stripe(found.size());
     for (uint32_t i = 0; i < by_stripe.size(); ++i) by_stripe[i] = i;
     std::sort(by_stripe.begin(), by_stripe.end(), [&](uint32_t a, uint32_t b) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 
 #include "base/coding.h"
 
@@ -39,10 +40,45 @@ labels::Labels DecodeLabels(std::string_view enc) {
          base::GetLengthPrefixed(&enc, &value)) {
     ls.push_back({std::string(name), std::string(value)});
   }
-  return labels::Labels(std::move(ls));
+  // Encoded from a valid Labels, so already sorted and free of duplicates: skip the re-sort
+  // (it was a tenth of a head Select's time).
+  return labels::Labels::FromSorted(std::move(ls));
 }
 
+namespace {
+
+// Index of the first byte where a and b differ (or the shorter size), 8 bytes at a time.
+size_t FirstMismatch(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) return i + static_cast<size_t>(std::countr_zero(x ^ y) / 8);  // little-endian
+  }
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+}  // namespace
+
 bool EncodedLabelsLess(std::string_view a, std::string_view b) {
+  // Series compared while sorting a selection mostly share their leading pairs (the metric
+  // name, often the job): skip the pairs that are byte-identical in both, found with one
+  // word-wise scan, and compare label by label from the first pair that differs.
+  const size_t p = FirstMismatch(a, b);
+  size_t q = 0;
+  {
+    std::string_view rest = a, n, v;
+    while (!rest.empty() && base::GetLengthPrefixed(&rest, &n) && base::GetLengthPrefixed(&rest, &v)) {
+      const size_t next = a.size() - rest.size();
+      if (next > p) break;
+      q = next;
+    }
+  }
+  a.remove_prefix(q);
+  b.remove_prefix(q);
   std::string_view an, av, bn, bv;
   while (true) {
     const bool a_more = !a.empty() && base::GetLengthPrefixed(&a, &an) &&
