@@ -73,6 +73,17 @@ class HeadQuerier final : public Querier {
   HeadQuerier(Head* head, int64_t mint, int64_t maxt) : head_(head), mint_(mint), maxt_(maxt) {}
 
   std::unique_ptr<SeriesSet> Select(std::span<const labels::Matcher> matchers) override {
+    return DoSelect(matchers, /*labels_only=*/false);
+  }
+
+  // The series API's selection: the same series as Select, without copying any chunk (a
+  // series is listed when it has a chunk overlapping the range, which is what Select keeps).
+  std::unique_ptr<SeriesSet> SelectLabels(std::span<const labels::Matcher> matchers) override {
+    return DoSelect(matchers, /*labels_only=*/true);
+  }
+
+ private:
+  std::unique_ptr<SeriesSet> DoSelect(std::span<const labels::Matcher> matchers, bool labels_only) {
     bool selective = false;
     for (const auto& m : matchers) selective |= !m.MatchesEmpty();
     if (!selective) {
@@ -100,6 +111,7 @@ class HeadQuerier final : public Querier {
     });
     std::vector<std::vector<chunk::ChunkData>> chunks(found.size());
     std::vector<char> overlaps(found.size(), 0);
+    std::vector<char> listed(labels_only ? found.size() : 0, 0);
     for (size_t i = 0; i < by_stripe.size();) {
       absl::Mutex* mu = &head_->StripeLock(found[by_stripe[i]]);
       absl::MutexLock lock(mu);
@@ -107,6 +119,10 @@ class HeadQuerier final : public Querier {
         const uint32_t k = by_stripe[i];
         const MemSeries& s = *found[k];
         if (!InRangeLocked(s)) continue;
+        if (labels_only) {
+          listed[k] = s.HasChunkOverlapping(mint_, maxt_);
+          continue;
+        }
         bool ov = false;
         absl::Status st = s.Snapshot(mint_, maxt_, head_->chunk_store(), &chunks[k], &ov);
         if (!st.ok()) return SnapshotError(s, st);
@@ -116,6 +132,13 @@ class HeadQuerier final : public Querier {
     std::vector<std::unique_ptr<Series>> out;
     out.reserve(found.size());
     for (size_t k = 0; k < found.size(); ++k) {
+      if (labels_only) {
+        if (listed[k]) {
+          out.push_back(std::make_unique<series::ChunkListSeries>(
+              found[k]->Labels(), std::vector<chunk::ChunkData>{}, mint_, maxt_));
+        }
+        continue;
+      }
       if (overlaps[k]) {
         if (absl::Status st = MergeOverlappingChunks(&chunks[k]); !st.ok()) {
           return SnapshotError(*found[k], st);
@@ -128,6 +151,7 @@ class HeadQuerier final : public Querier {
     return series::NewVectorSeriesSet(std::move(out));
   }
 
+ public:
   absl::StatusOr<std::vector<std::string>> LabelNames(
       std::span<const labels::Matcher> matchers) override {
     if (matchers.empty()) return head_->postings().LabelNames();

@@ -467,5 +467,44 @@ TEST(HeadTest, SelectReturnsSeriesInLabelOrder) {
   EXPECT_EQ(got, want);
 }
 
+// SelectLabels lists exactly the series Select returns, for ranges before, inside, between
+// (a gap in a series' data) and after its chunks, with out-of-order data too.
+TEST(HeadTest, SelectLabelsListsTheSeriesSelectReturns) {
+  head::HeadOptions o;
+  o.chunk.max_samples = 4;  // several chunks per series
+  o.chunk.chunk_range_ms = 10'000;  // and the late sample of series 3 in a chunk of its own
+  o.ooo_window_ms = 1'000'000;
+  HeadStorage db(o);
+  auto app = db.NewAppender();
+  for (int i = 0; i < 8; ++i) {
+    const Labels l{{"__name__", "m"}, {"i", std::to_string(i)}};
+    for (int64_t t = 0; t < 10; ++t) ASSERT_TRUE(app->Append(0, l, 1000 * t + 100 * i, 1).ok());
+    if (i == 3) {  // a long gap: samples again much later
+      ASSERT_TRUE(app->Append(0, l, 500'000, 1).ok());
+    }
+  }
+  ASSERT_TRUE(app->Commit().ok());
+  auto ooo = db.NewAppender();
+  ASSERT_TRUE(ooo->Append(0, Labels{{"__name__", "m"}, {"i", "5"}}, 250, 2).ok());  // out of order
+  ASSERT_TRUE(ooo->Commit().ok());
+  const std::vector<std::pair<int64_t, int64_t>> ranges = {
+      {kMinTime, kMaxTime}, {-100, -1}, {0, 0}, {150, 260}, {250, 250},
+      {9'800, 9'900}, {20'000, 400'000}, {500'000, 500'000}, {600'000, kMaxTime}};
+  for (const auto& [mint, maxt] : ranges) {
+    auto q = db.NewQuerier(mint, maxt);
+    const std::vector<labels::Matcher> m = {Eq("__name__", "m")};
+    std::vector<Labels> full, only;
+    for (auto set = q->Select(m); set->Next();) full.push_back(set->At().Labels());
+    for (auto set = q->SelectLabels(m); set->Next();) only.push_back(set->At().Labels());
+    EXPECT_EQ(only, full) << mint << ".." << maxt;
+  }
+  // Series 3 spans the gap range (min and max time) but has no chunk in it: not listed.
+  auto q = db.NewQuerier(20'000, 400'000);
+  const std::vector<labels::Matcher> m = {Eq("__name__", "m")};
+  size_t n = 0;
+  for (auto set = q->SelectLabels(m); set->Next();) ++n;
+  EXPECT_EQ(n, 0u);
+}
+
 }  // namespace
 }  // namespace xscaler::storage::head

@@ -259,6 +259,28 @@ AppendOutcome MemSeries::Append(int64_t t, double v, const ChunkCutPolicy& polic
   return AppendOutcome::kAppended;
 }
 
+bool MemSeries::HasChunkOverlapping(int64_t mint, int64_t maxt) const {
+  if (!mapped_.empty() && mapped_.back().max_t() >= mint && mapped_.front().min_t <= maxt) {
+    auto it = std::lower_bound(mapped_.begin(), mapped_.end(), mint,
+                               [](const MappedChunk& c, int64_t x) { return c.max_t() < x; });
+    if (it != mapped_.end() && it->min_t <= maxt) return true;
+  }
+  if (heap_ != nullptr) {
+    for (const auto& c : *heap_) {
+      if (c.max_t >= mint && c.min_t <= maxt) return true;
+    }
+  }
+  if (open_.NumSamples() > 0 && open_.MaxTime() >= mint && open_.MinTime() <= maxt) return true;
+  if (ooo_ == nullptr) return false;
+  for (const auto& c : ooo_->chunks) {
+    if (c.max_t >= mint && c.min_t <= maxt) return true;
+  }
+  for (const auto& [t, v] : ooo_->buf) {
+    if (t >= mint && t <= maxt) return true;
+  }
+  return false;
+}
+
 absl::Status MemSeries::Snapshot(int64_t mint, int64_t maxt, const ChunkStore* store,
                                  std::vector<chunk::ChunkData>* out, bool* overlaps) const {
   *overlaps = false;

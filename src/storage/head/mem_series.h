@@ -130,6 +130,8 @@ class MemSeries {
   // Errors: a mapped chunk that cannot be read (DataLoss/NotFound naming file and offset).
   absl::Status Snapshot(int64_t mint, int64_t maxt, const ChunkStore* store,
                         std::vector<chunk::ChunkData>* out, bool* overlaps) const;
+  // Whether Snapshot(mint, maxt) would return any chunk, without reading or copying one.
+  bool HasChunkOverlapping(int64_t mint, int64_t maxt) const;
   size_t num_chunks() const {
     return mapped_.size() + (heap_ != nullptr ? heap_->size() : 0) +
            (open_.NumSamples() > 0 ? 1 : 0) + (ooo_ != nullptr ? ooo_->chunks.size() : 0);
