@@ -74,11 +74,6 @@ void Head::AcquireByRefBatch(std::span<const RefSample> samples, std::span<MemSe
   // Each pass touches what the next one needs, for every sample, before the next pass reads
   // it: the misses of a pass overlap instead of queueing behind each sample's locks.
   for (const RefSample& rs : samples) __builtin_prefetch(&ref_stripes_[rs.ref & mask_]);
-  for (const RefSample& rs : samples) {
-    const RefStripe& st = ref_stripes_[rs.ref & mask_];
-    absl::ReaderMutexLock lock(&st.mu);
-    st.by_ref.prefetch(rs.ref);
-  }
   for (size_t i = 0; i < samples.size(); ++i) {
     out[i] = AcquireByRef(samples[i].ref);
     if (out[i] != nullptr) __builtin_prefetch(out[i]);

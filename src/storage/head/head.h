@@ -232,8 +232,9 @@ class Head {
   MemSeries* AcquireByRef(uint64_t ref);
   MemSeries* AcquireOrCreate(const labels::Labels& lset, bool* created);
   // out[i] = AcquireByRef(samples[i].ref) for every i, overlapping the lookups' cache misses
-  // (the ref stripes, their tables, the series and their lock stripes are prefetched a batch
-  // ahead). REQUIRES: out.size() == samples.size().
+  // (the ref stripes, then the series and their lock stripes, are prefetched a pass ahead;
+  // prefetching the stripes' tables would need their locks, which cost more than it saved).
+  // REQUIRES: out.size() == samples.size().
   void AcquireByRefBatch(std::span<const RefSample> samples, std::span<MemSeries*> out);
   void Release(MemSeries* s);
   // Held (shared) by readers between looking series up and finishing with their pointers.

@@ -187,7 +187,13 @@ class HeadAppender final : public Appender {
   absl::Status CheckNotTooFarInFuture(int64_t t) const {
     const HeadOptions& opts = head_->options();
     if (opts.max_future_ms <= 0) return absl::OkStatus();
-    const int64_t now = opts.now_ms != nullptr ? opts.now_ms() : WallClockMs();
+    // The wall clock read earlier by this appender is a lower bound of the time now, so a
+    // sample within the bound of that reading needs no new one (a clock read per sample was
+    // ~1.5% of ingest).
+    if (opts.now_ms == nullptr && wall_ms_ != kMinTime && t <= wall_ms_ + opts.max_future_ms) {
+      return absl::OkStatus();
+    }
+    const int64_t now = opts.now_ms != nullptr ? opts.now_ms() : (wall_ms_ = WallClockMs());
     if (t <= now + opts.max_future_ms) return absl::OkStatus();
     return absl::OutOfRangeError(absl::StrCat(
         "sample timestamp ", t, " is too far in the future: ", (t - now) / 1000,
@@ -267,6 +273,7 @@ class HeadAppender final : public Appender {
 
   Head* const head_;
   std::vector<MemSeries*> found_;  // AppendExistingBatch scratch
+  mutable int64_t wall_ms_ = kMinTime;  // the last wall-clock reading (CheckNotTooFarInFuture)
   bool spent_ = false;
   std::vector<CommitDrop> dropped_;
   std::vector<StagedSample> samples_;
