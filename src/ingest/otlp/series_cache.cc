@@ -86,131 +86,24 @@ SeriesCacheKey SeriesKeyHasher::Finish() const {
   return {a, Fmix(b_ + a)};
 }
 
-namespace {
-// Probe runs stay short at this load (linear probing: ~2.5 slots per hit at 3/4).
-constexpr size_t kMaxLoadNum = 3;
-constexpr size_t kMaxLoadDen = 4;
-constexpr size_t kMinSlots = 16;
-}  // namespace
-
-SeriesCache::SeriesCache(size_t max_entries)
-    : max_per_stripe_(std::max<size_t>(1, max_entries / kStripes)) {}
-
-size_t SeriesCache::Stripe::Probe(const SeriesCacheKey& key) const {
-  const size_t mask = slots.size() - 1;
-  for (size_t i = key.a & mask;; i = (i + 1) & mask) {
-    const Entry& e = slots[i];
-    if (e.value.ref == 0 || e.key == key) return i;
-  }
-}
-
-void SeriesCache::Stripe::Grow() {
-  std::vector<Entry> old = std::move(slots);
-  slots.assign(std::max(kMinSlots, old.size() * 2), Entry{});
-  for (const Entry& e : old) {
-    if (e.value.ref != 0) slots[Probe(e.key)] = e;
-  }
-}
-
-// Backward-shift deletion: later entries of the probe run move up, so no tombstones are needed
-// and runs never lengthen with churn.
-void SeriesCache::Stripe::EraseAt(size_t i) {
-  const size_t mask = slots.size() - 1;
-  size_t hole = i;
-  for (size_t j = (i + 1) & mask; slots[j].value.ref != 0; j = (j + 1) & mask) {
-    const size_t home = slots[j].key.a & mask;
-    // The entry at j may fill the hole unless its home lies in (hole, j] (cyclically).
-    const bool home_after_hole = ((j - home) & mask) < ((j - hole) & mask);
-    if (!home_after_hole) {
-      slots[hole] = slots[j];
-      hole = j;
-    }
-  }
-  slots[hole] = Entry{};
-  --count;
-}
-
 bool SeriesCache::Find(const SeriesCacheKey& key, CachedSeries* out) const {
-  Stripe& st = StripeFor(key);
-  absl::MutexLock lock(&st.mu);
-  if (st.slots.empty()) return false;
-  const Entry& e = st.slots[st.Probe(key)];
-  if (e.value.ref == 0) return false;
-  *out = e.value;
+  const CachedSeries found = table_.Find(key);
+  if (found.ref == 0) return false;
+  *out = found;
   return true;
 }
 
 void SeriesCache::FindBatch(std::span<const SeriesCacheKey> keys,
                             std::span<CachedSeries> out) const {
-  // Counting sort of the positions by stripe.
-  std::array<uint32_t, kStripes + 1> start{};
-  for (const SeriesCacheKey& k : keys) ++start[StripeOf(k) + 1];
-  for (size_t s = 0; s < kStripes; ++s) start[s + 1] += start[s];
-  std::vector<uint32_t> order(keys.size());
-  {
-    std::array<uint32_t, kStripes> fill;
-    std::copy(start.begin(), start.end() - 1, fill.begin());
-    for (size_t i = 0; i < keys.size(); ++i) {
-      order[fill[StripeOf(keys[i])]++] = static_cast<uint32_t>(i);
-    }
-  }
-  constexpr uint32_t kAhead = 6;
-  for (size_t s = 0; s < kStripes; ++s) {
-    const uint32_t from = start[s];
-    const uint32_t to = start[s + 1];
-    if (from == to) continue;
-    Stripe& st = stripes_[s];
-    absl::MutexLock lock(&st.mu);
-    if (st.slots.empty()) {
-      for (uint32_t k = from; k < to; ++k) out[order[k]] = CachedSeries{};
-      continue;
-    }
-    const size_t mask = st.slots.size() - 1;
-    for (uint32_t k = from; k < std::min(to, from + kAhead); ++k) {
-      __builtin_prefetch(&st.slots[keys[order[k]].a & mask]);
-    }
-    for (uint32_t k = from; k < to; ++k) {
-      if (k + kAhead < to) __builtin_prefetch(&st.slots[keys[order[k + kAhead]].a & mask]);
-      out[order[k]] = st.slots[st.Probe(keys[order[k]])].value;
-    }
-  }
+  table_.FindBatch(keys, out);
 }
 
 void SeriesCache::Insert(const SeriesCacheKey& key, const CachedSeries& value) {
-  if (value.ref == 0) return;
-  Stripe& st = StripeFor(key);
-  absl::MutexLock lock(&st.mu);
-  if (!st.slots.empty()) {
-    Entry& e = st.slots[st.Probe(key)];
-    if (e.value.ref != 0) {
-      e.value = value;  // a newer ref for the same key
-      return;
-    }
-  }
-  if (st.count >= max_per_stripe_) {
-    st.slots.assign(st.slots.size(), Entry{});
-    st.count = 0;
-  }
-  if ((st.count + 1) * kMaxLoadDen > st.slots.size() * kMaxLoadNum) st.Grow();
-  st.slots[st.Probe(key)] = Entry{key, value};
-  ++st.count;
+  table_.Insert(key, value);
 }
 
-void SeriesCache::Erase(const SeriesCacheKey& key) {
-  Stripe& st = StripeFor(key);
-  absl::MutexLock lock(&st.mu);
-  if (st.slots.empty()) return;
-  const size_t i = st.Probe(key);
-  if (st.slots[i].value.ref != 0) st.EraseAt(i);
-}
+void SeriesCache::Erase(const SeriesCacheKey& key) { table_.Erase(key); }
 
-size_t SeriesCache::size() const {
-  size_t n = 0;
-  for (Stripe& st : stripes_) {
-    absl::MutexLock lock(&st.mu);
-    n += st.count;
-  }
-  return n;
-}
+size_t SeriesCache::size() const { return table_.size(); }
 
 }  // namespace xscaler::ingest::otlp

@@ -28,35 +28,26 @@
 // Value: the ref and the label set's SeriesKey (the key of the Ingester's delta/start-time
 // state), so the cached path needs no label set for that state either.
 //
-// Layout and memory: 64 stripes, each an open-addressing table of 32-byte entries {key, ref,
-// state key} with linear probing, at most 3/4 full: 43-85 bytes per entry (a table doubles when
-// it fills), so at most ~350 MB at the default cap of 4M entries, a fraction of what the head
-// spends on the same series. The key is stored inline, so a lookup costs one cache miss, and
-// FindBatch groups a request's keys by stripe (one lock per stripe) and prefetches the next
-// keys' slots while it probes the current one. Bounded: when a stripe reaches its share of
-// max_entries it is cleared (its series just take the slow path once more).
+// Layout and memory (ingest/ref_table.h): 64 locked stripes of open-addressing tables with the
+// key inline, 32-byte entries {key, ref, state key} at most 3/4 full: 43-85 bytes per entry,
+// so at most ~350 MB at the default cap of 4M entries, a fraction of what the head spends on the
+// same series. FindBatch looks a request up with one lock per stripe and overlapped cache misses.
 //
 // Thread-safety: all methods are safe to call concurrently (striped mutexes).
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "ingest/ref_table.h"
 #include "storage/storage.h"
 
 namespace xscaler::ingest::otlp {
 
-struct SeriesCacheKey {
-  uint64_t a = 0;
-  uint64_t b = 0;
-  friend bool operator==(const SeriesCacheKey&, const SeriesCacheKey&) = default;
-};
+using SeriesCacheKey = Key128;
 
 // Builds a SeriesCacheKey from a sequence of fields. Copyable, so a prefix (scope, metric,
 // point) is hashed once and extended per output series.
@@ -81,7 +72,7 @@ struct CachedSeries {
 class SeriesCache {
  public:
   static constexpr size_t kDefaultMaxEntries = size_t{4} << 20;
-  explicit SeriesCache(size_t max_entries = kDefaultMaxEntries);
+  explicit SeriesCache(size_t max_entries = kDefaultMaxEntries) : table_(max_entries) {}
   SeriesCache(const SeriesCache&) = delete;
   SeriesCache& operator=(const SeriesCache&) = delete;
 
@@ -97,27 +88,7 @@ class SeriesCache {
   size_t size() const;
 
  private:
-  static constexpr size_t kStripes = 64;
-  struct Entry {
-    SeriesCacheKey key;
-    CachedSeries value;  // value.ref 0 = empty slot
-  };
-  struct Stripe {
-    mutable absl::Mutex mu;
-    std::vector<Entry> slots ABSL_GUARDED_BY(mu);  // power-of-two size, or empty
-    size_t count ABSL_GUARDED_BY(mu) = 0;
-
-    // Index of the slot holding `key`, or of the empty slot ending its probe run.
-    size_t Probe(const SeriesCacheKey& key) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-    void Grow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-    void EraseAt(size_t i) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  };
-  // `b` picks the stripe so the in-stripe hash (`a`) stays fully random.
-  static size_t StripeOf(const SeriesCacheKey& k) { return k.b % kStripes; }
-  Stripe& StripeFor(const SeriesCacheKey& k) const { return stripes_[StripeOf(k)]; }
-
-  const size_t max_per_stripe_;
-  mutable std::array<Stripe, kStripes> stripes_;
+  StripedRefTable<CachedSeries> table_;
 };
 
 }  // namespace xscaler::ingest::otlp

@@ -16,16 +16,13 @@
 // the entry and falls back. Bounded: when a stripe exceeds its share of max_entries it is
 // cleared (its series just take the slow path once more).
 //
-// Layout: 64 stripes, each an open-addressing table of 24-byte entries {key, ref} with linear
-// probing, at most half full (~48 B per entry with the slack). The key is stored inline, so a
-// lookup costs one cache miss, and FindBatch groups a request's keys by stripe (one lock per
-// stripe) and prefetches the next keys' slots while it probes the current one, so the misses of
-// a request overlap instead of adding up.
+// Layout (ingest/ref_table.h): 64 locked stripes of open-addressing tables with the key
+// inline, 24 bytes per entry at most 3/4 full (32-64 B per entry with the slack); FindBatch
+// looks a whole request up with one lock per stripe and overlapped cache misses.
 //
 // Thread-safety: all methods are safe to call concurrently (striped mutexes).
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -33,16 +30,12 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "ingest/ref_table.h"
 #include "storage/storage.h"
 
 namespace xscaler::ingest::remote_write {
 
-struct LabelBytesKey {
-  uint64_t a = 0;
-  uint64_t b = 0;
-  friend bool operator==(const LabelBytesKey&, const LabelBytesKey&) = default;
-};
+using LabelBytesKey = Key128;
 
 // Builds a LabelBytesKey from a series' Label fields, one Add per field, each given with its
 // tag and length prefix (protowire::Reader::raw_field()). Fields that follow each other in the
@@ -69,8 +62,7 @@ class LabelBytesHasher {
 class SeriesRefCache {
  public:
   static constexpr size_t kDefaultMaxEntries = size_t{4} << 20;
-  explicit SeriesRefCache(size_t max_entries = kDefaultMaxEntries);
-  ~SeriesRefCache();
+  explicit SeriesRefCache(size_t max_entries = kDefaultMaxEntries) : table_(max_entries) {}
   SeriesRefCache(const SeriesRefCache&) = delete;
   SeriesRefCache& operator=(const SeriesRefCache&) = delete;
 
@@ -84,26 +76,7 @@ class SeriesRefCache {
   size_t size() const;
 
  private:
-  static constexpr size_t kStripes = 64;
-  struct Entry {
-    LabelBytesKey key;
-    storage::SeriesRef ref = 0;  // 0 = empty slot
-  };
-  struct Stripe {
-    mutable absl::Mutex mu;
-    std::vector<Entry> slots ABSL_GUARDED_BY(mu);  // power-of-two size, or empty
-    size_t count ABSL_GUARDED_BY(mu) = 0;
-
-    // Index of the slot holding `key`, or of the empty slot ending its probe run.
-    size_t Probe(const LabelBytesKey& key) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-    void Grow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-    void EraseAt(size_t i) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  };
-  // `b` picks the stripe so the in-stripe position (`a`) stays fully random.
-  static size_t StripeOf(const LabelBytesKey& k) { return k.b % kStripes; }
-
-  const size_t max_per_stripe_;
-  mutable std::array<Stripe, kStripes> stripes_;
+  StripedRefTable<storage::SeriesRef> table_;
 };
 
 }  // namespace xscaler::ingest::remote_write

@@ -315,13 +315,7 @@ class BlockQuerier final : public Querier {
  private:
   std::unique_ptr<SeriesSet> DoSelect(std::span<const labels::Matcher> matchers,
                                       bool labels_only) {
-    bool selective = false;
-    for (const auto& m : matchers) selective |= !m.MatchesEmpty();
-    if (!selective) {
-      return series::NewErrorSeriesSet(absl::InvalidArgumentError(
-          "vector selector must contain at least one matcher that does not match the empty "
-          "string"));
-    }
+    if (auto rejected = series::RejectUnselective(matchers)) return rejected;
     if (!Overlaps()) return series::NewVectorSeriesSet({});
     auto ids = index::PostingsForMatchers(block_->index(), matchers);
     if (!ids.ok()) return series::NewErrorSeriesSet(ids.status());

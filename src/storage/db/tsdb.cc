@@ -141,13 +141,7 @@ class Tsdb::TsdbQuerier final : public Querier {
     auto select = [&](Querier& q) {
       return labels_only ? q.SelectLabels(matchers) : q.Select(matchers);
     };
-    bool selective = false;
-    for (const auto& m : matchers) selective |= !m.MatchesEmpty();
-    if (!selective) {
-      return series::NewErrorSeriesSet(absl::InvalidArgumentError(
-          "vector selector must contain at least one matcher that does not match the empty "
-          "string"));
-    }
+    if (auto rejected = series::RejectUnselective(matchers)) return rejected;
     std::vector<std::unique_ptr<Querier>> queriers;
     std::unique_ptr<SeriesSet> head_set;
     std::unique_ptr<Querier> head_q = HeadQuerier();

@@ -84,13 +84,7 @@ class HeadQuerier final : public Querier {
 
  private:
   std::unique_ptr<SeriesSet> DoSelect(std::span<const labels::Matcher> matchers, bool labels_only) {
-    bool selective = false;
-    for (const auto& m : matchers) selective |= !m.MatchesEmpty();
-    if (!selective) {
-      return series::NewErrorSeriesSet(absl::InvalidArgumentError(
-          "vector selector must contain at least one matcher that does not match the empty "
-          "string"));
-    }
+    if (auto rejected = series::RejectUnselective(matchers)) return rejected;
     auto refs = index::PostingsForMatchers(head_->postings(), matchers);
     if (!refs.ok()) return series::NewErrorSeriesSet(refs.status());
     Head::ReadGuard guard(head_);

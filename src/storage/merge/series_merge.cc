@@ -194,13 +194,7 @@ class MergeQuerier final : public Querier {
 
   std::unique_ptr<SeriesSet> Select(std::span<const labels::Matcher> matchers) override {
     // Checked once here so that every child is spared the work and the caller sees one error.
-    bool selective = false;
-    for (const auto& m : matchers) selective |= !m.MatchesEmpty();
-    if (!selective) {
-      return series::NewErrorSeriesSet(absl::InvalidArgumentError(
-          "vector selector must contain at least one matcher that does not match the empty "
-          "string"));
-    }
+    if (auto rejected = series::RejectUnselective(matchers)) return rejected;
     std::vector<std::unique_ptr<SeriesSet>> sets;
     sets.reserve(queriers_.size());
     for (auto& q : queriers_) sets.push_back(q->Select(matchers));

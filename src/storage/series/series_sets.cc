@@ -48,6 +48,14 @@ std::unique_ptr<SeriesSet> NewVectorSeriesSet(std::vector<std::unique_ptr<Series
   return std::make_unique<VectorSeriesSet>(std::move(series));
 }
 
+std::unique_ptr<SeriesSet> RejectUnselective(std::span<const labels::Matcher> matchers) {
+  for (const auto& m : matchers) {
+    if (!m.MatchesEmpty()) return nullptr;
+  }
+  return NewErrorSeriesSet(absl::InvalidArgumentError(
+      "vector selector must contain at least one matcher that does not match the empty string"));
+}
+
 std::unique_ptr<SeriesSet> NewErrorSeriesSet(absl::Status st) {
   return std::make_unique<ErrorSeriesSet>(std::move(st));
 }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -38,5 +39,9 @@ class ChunkListSeries final : public Series {
 std::unique_ptr<SeriesSet> NewVectorSeriesSet(std::vector<std::unique_ptr<Series>> series);
 // No series; Err() returns `st`.
 std::unique_ptr<SeriesSet> NewErrorSeriesSet(absl::Status st);
+// An error set (InvalidArgument, as Prometheus words it) when no matcher narrows the selection
+// (each matches the empty string, e.g. {job=~".*"}), which would select every series; null
+// when the selection is fine. Every querier's Select starts with it.
+std::unique_ptr<SeriesSet> RejectUnselective(std::span<const labels::Matcher> matchers);
 
 }  // namespace xscaler::storage::series
