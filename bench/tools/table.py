@@ -169,8 +169,11 @@ def main():
         if not p:
             continue
         cpu_per_m = p["ns_per_sample"] / 1e3  # CPU-s per 1M samples on one thread
-        line = (f"- physical limit, {proto}: xscaler's own decoders alone (one thread, no storage) "
+        line = (f"- physical limit, {proto}: xscaler's own decoders alone (one thread, no storage"
+                f"{', series caches warm' if p.get('uncached_samples_per_second') else ''}) "
                 f"{fmt(p['samples_per_second'])} samples/s = {fmt(cpu_per_m)} CPU-s per 1M samples")
+        if p.get("uncached_samples_per_second"):
+            line += f" (every label set decoded: {fmt(p['uncached_samples_per_second'])} samples/s)"
         if p.get("decode_only_samples_per_second"):
             line += f" (protobuf decode without translation: {fmt(p['decode_only_samples_per_second'])} samples/s)"
         x = m.get(sysname)
