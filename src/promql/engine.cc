@@ -976,6 +976,31 @@ class Evaluator {
   }
 
   // Accumulator of one (group, step) of a fused aggregation; count 0 = no sample yet.
+  // The value of a reducing aggregation's accumulator (FusedState or AggState) for `op`
+  // (sum, avg, count, group, min, max, stdvar, stddev; 0 for anything else).
+  template <typename State>
+  static double FinishReduction(TokenType op, const State& gs) {
+    switch (op) {
+      case TokenType::kSum:
+        return gs.value + gs.c;
+      case TokenType::kAvg:
+        return gs.incremental ? gs.mean + gs.c : gs.value / gs.count + gs.c / gs.count;
+      case TokenType::kCount:
+        return gs.count;
+      case TokenType::kGroup:
+        return 1;
+      case TokenType::kMin:
+      case TokenType::kMax:
+        return gs.value;
+      case TokenType::kStdvar:
+        return gs.value / gs.count;
+      case TokenType::kStddev:
+        return std::sqrt(gs.value / gs.count);
+      default:
+        return 0;
+    }
+  }
+
   struct FusedState {
     double value = 0;
     double c = 0;
@@ -1098,34 +1123,7 @@ class Evaluator {
       for (size_t i = 0; i < n; ++i) {
         const FusedState& gs = st[g * n + i];
         if (gs.count == 0) continue;
-        double v = 0;
-        switch (a.op) {
-          case TokenType::kSum:
-            v = gs.value + gs.c;
-            break;
-          case TokenType::kAvg:
-            v = gs.incremental ? gs.mean + gs.c : gs.value / gs.count + gs.c / gs.count;
-            break;
-          case TokenType::kCount:
-            v = gs.count;
-            break;
-          case TokenType::kGroup:
-            v = 1;
-            break;
-          case TokenType::kMin:
-          case TokenType::kMax:
-            v = gs.value;
-            break;
-          case TokenType::kStdvar:
-            v = gs.value / gs.count;
-            break;
-          case TokenType::kStddev:
-            v = std::sqrt(gs.value / gs.count);
-            break;
-          default:
-            break;
-        }
-        o.points.push_back(Point{StepTime(i), v});
+        o.points.push_back(Point{StepTime(i), FinishReduction(a.op, gs)});
       }
       out->series.push_back(std::move(o));
     }
@@ -1280,36 +1278,8 @@ class Evaluator {
       for (uint32_t g : touched) {
         AggState& gs = st[g];
         live[g] = false;
-        double v = 0;
-        switch (a.op) {
-          case TokenType::kSum:
-            v = gs.value + gs.c;
-            break;
-          case TokenType::kAvg:
-            v = gs.incremental ? gs.mean + gs.c : gs.value / gs.count + gs.c / gs.count;
-            break;
-          case TokenType::kCount:
-            v = gs.count;
-            break;
-          case TokenType::kGroup:
-            v = 1;
-            break;
-          case TokenType::kMin:
-          case TokenType::kMax:
-            v = gs.value;
-            break;
-          case TokenType::kStdvar:
-            v = gs.value / gs.count;
-            break;
-          case TokenType::kStddev:
-            v = std::sqrt(gs.value / gs.count);
-            break;
-          case TokenType::kQuantile:
-            v = Quantile(p, std::move(gs.values));
-            break;
-          default:
-            break;
-        }
+        const double v = a.op == TokenType::kQuantile ? Quantile(p, std::move(gs.values))
+                                                      : FinishReduction(a.op, gs);
         if (out_index[g] < 0) {
           out_index[g] = static_cast<int64_t>(out.series.size());
           out.series.push_back(ISeries{keys[g], {}, group_drop[g]});
