@@ -112,24 +112,7 @@ class XorRebuilder {
       uint64_t delta = static_cast<uint64_t>(t) - static_cast<uint64_t>(t_);
       auto dod = static_cast<int64_t>(delta - t_delta_);
       t_delta_ = delta;
-      if (dod == 0) {
-        Write(o, 0, 1);
-      } else {
-        int b = 4;
-        for (int i = 1; i < 4; ++i) {
-          if (Fits(dod, kDodBits[i])) {
-            b = i;
-            break;
-          }
-        }
-        Write(o, PrefixBits(b), PrefixLen(b));
-        if (b == 4) {
-          Write(o, static_cast<uint64_t>(dod) >> 32, 32);
-          Write(o, static_cast<uint64_t>(dod), 32);
-        } else {
-          Write(o, static_cast<uint64_t>(dod), kDodBits[b]);
-        }
-      }
+      WriteDod(o, dod);
       WriteValue(o, bits, is_int, m);
     }
     acc_ = o.acc;
@@ -191,24 +174,7 @@ class XorRebuilder {
         break;
       }
       // Timestamp bits (the encoder's delta-of-delta is exactly dod).
-      if (dod == 0) {
-        Write(o, 0, 1);
-      } else {
-        int b = 4;
-        for (int k = 1; k < 4; ++k) {
-          if (Fits(dod, kDodBits[k])) {
-            b = k;
-            break;
-          }
-        }
-        Write(o, PrefixBits(b), PrefixLen(b));
-        if (b == 4) {
-          Write(o, static_cast<uint64_t>(dod) >> 32, 32);
-          Write(o, static_cast<uint64_t>(dod), 32);
-        } else {
-          Write(o, static_cast<uint64_t>(dod), kDodBits[b]);
-        }
-      }
+      WriteDod(o, dod);
       // Value bits: WriteValue with both values integers at exponent 0.
       const uint64_t bits = std::bit_cast<uint64_t>(static_cast<double>(m));
       const uint64_t x = bits ^ vb;
@@ -339,6 +305,27 @@ class XorRebuilder {
       Write(o, bits, 32);
     } else {
       Write(o, bits, nbits);
+    }
+  }
+  // A timestamp's delta-of-delta as chunk::XorEncoder writes it (docs/format/chunk.md).
+  [[gnu::always_inline]] static void WriteDod(Sink& o, int64_t dod) {
+    if (dod == 0) {
+      Write(o, 0, 1);
+      return;
+    }
+    int b = 4;
+    for (int k = 1; k < 4; ++k) {
+      if (Fits(dod, kDodBits[k])) {
+        b = k;
+        break;
+      }
+    }
+    Write(o, PrefixBits(b), PrefixLen(b));
+    if (b == 4) {
+      Write(o, static_cast<uint64_t>(dod) >> 32, 32);
+      Write(o, static_cast<uint64_t>(dod), 32);
+    } else {
+      Write(o, static_cast<uint64_t>(dod), kDodBits[b]);
     }
   }
   static void WriteUvarint(Sink& o, uint64_t v) {
