@@ -11,9 +11,11 @@
 //     histograms) and per-sample Append errors never fail the request: they go to `report`
 //     with the series' __name__ as the metric. Unsorted labels are accepted and sorted.
 //   - Metadata entries become Appender::UpdateMetadata calls.
-// The hot path allocates per series (the label set), not per sample: samples re-use the series
-// ref returned by the first Append. With a SeriesRefCache, a series seen before allocates
-// nothing: its raw label bytes are hashed and its samples appended by the cached ref.
+// The body is walked once to validate it, and with a SeriesRefCache the same walk hashes each
+// series' raw label bytes; the request's keys are then looked up together. A series seen before
+// is not decoded at all: runs of such one-sample series go to Appender::AppendExistingBatch
+// (the storage can overlap their lookups), others to AppendExisting. Without a hit the labels
+// are decoded, checked and appended, and the ref is cached. Samples are staged in wire order.
 //
 // Thread-safety: stateless functions (the optional SeriesRefCache is thread-safe); concurrent
 // calls with distinct Appenders are fine.
