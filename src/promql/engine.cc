@@ -943,19 +943,8 @@ class Evaluator {
     if (a.param) param = Eval(*a.param);
     Val in = Eval(*a.expr);
     auto steps = ByStep(in);
-    switch (a.op) {
-      case TokenType::kSum:
-      case TokenType::kAvg:
-      case TokenType::kCount:
-      case TokenType::kGroup:
-      case TokenType::kMin:
-      case TokenType::kMax:
-      case TokenType::kStddev:
-      case TokenType::kStdvar:
-      case TokenType::kQuantile:
-        return SimpleAggregate(a, param, in, steps);
-      default:
-        break;
+    if (IsReduction(a.op) || a.op == TokenType::kQuantile) {
+      return SimpleAggregate(a, param, in, steps);
     }
     Collector col;
     std::string count_label;
@@ -976,6 +965,24 @@ class Evaluator {
   }
 
   // Accumulator of one (group, step) of a fused aggregation; count 0 = no sample yet.
+  // The aggregations that reduce each group to one value from running sums, counts or
+  // extremes (FinishReduction computes it); quantile also reduces but keeps every value.
+  static bool IsReduction(TokenType op) {
+    switch (op) {
+      case TokenType::kSum:
+      case TokenType::kAvg:
+      case TokenType::kCount:
+      case TokenType::kGroup:
+      case TokenType::kMin:
+      case TokenType::kMax:
+      case TokenType::kStddev:
+      case TokenType::kStdvar:
+        return true;
+      default:
+        return false;
+    }
+  }
+
   // The value of a reducing aggregation's accumulator (FusedState or AggState) for `op`
   // (sum, avg, count, group, min, max, stdvar, stddev; 0 for anything else).
   template <typename State>
@@ -1020,20 +1027,7 @@ class Evaluator {
   // which would be an error or a merge) and the accumulator table stays small; otherwise
   // returns false and the caller evaluates the usual way.
   bool TryFusedAggregate(const AggregateExpr& a, Val* out) {
-    if (ctx_->opts->delayed_name_removal) return false;
-    switch (a.op) {
-      case TokenType::kSum:
-      case TokenType::kAvg:
-      case TokenType::kCount:
-      case TokenType::kGroup:
-      case TokenType::kMin:
-      case TokenType::kMax:
-      case TokenType::kStddev:
-      case TokenType::kStdvar:
-        break;
-      default:
-        return false;
-    }
+    if (ctx_->opts->delayed_name_removal || !IsReduction(a.op)) return false;
     const auto* c = Unparen(*a.expr).As<Call>();
     if (c == nullptr || c->args.size() != 1) return false;
     static constexpr std::string_view kFusable[] = {"rate",

@@ -384,18 +384,7 @@ size_t Head::MemoryBytes() const {
   constexpr size_t kMapBytesPerSeries = (2 * 16 + 2) * 8 / 7;
   size_t total = 0;
   ReadGuard guard(this);
-  std::vector<MemSeries*> batch;
-  for (size_t i = 0; i <= mask_; ++i) {
-    batch.clear();
-    {
-      absl::ReaderMutexLock lock(&ref_stripes_[i].mu);
-      for (const auto& [_, s] : ref_stripes_[i].by_ref) batch.push_back(s.get());
-    }
-    for (MemSeries* s : batch) {
-      absl::MutexLock lock(&StripeLock(s));
-      total += s->MemoryBytes() + kMapBytesPerSeries;
-    }
-  }
+  ForEachSeriesLocked([&](MemSeries* s) { total += s->MemoryBytes() + kMapBytesPerSeries; });
   return total;
 }
 

@@ -287,6 +287,24 @@ class Head {
   // Samples older than MinValidTime() count as dropped.
   // `ooo`: applied with MemSeries::AppendOoo instead of Append.
   bool ApplySample(MemSeries* s, int64_t t, double v, bool ooo, bool* dropped);
+  // Calls fn(s) for every series held, under the series' stripe lock, one ref stripe at a
+  // time (the ref stripe's lock is not held during the calls). The caller keeps the series
+  // alive (ReadGuard, or being Truncate).
+  template <typename Fn>
+  void ForEachSeriesLocked(Fn&& fn) const {
+    std::vector<MemSeries*> batch;
+    for (size_t i = 0; i <= mask_; ++i) {
+      batch.clear();
+      {
+        absl::ReaderMutexLock lock(&ref_stripes_[i].mu);
+        for (const auto& [_, s] : ref_stripes_[i].by_ref) batch.push_back(s.get());
+      }
+      for (MemSeries* s : batch) {
+        absl::MutexLock lock(&StripeLock(s));
+        fn(s);
+      }
+    }
+  }
   void ApplyMetadata(std::span<const wal::MetadataRecord> metadata);
   void ApplyBatch(Batch& b);
   void NoteTime(int64_t t);

@@ -20,25 +20,16 @@ TruncateStats Head::Truncate(int64_t mint) {
   // is folded in at the end.
   min_time_.store(kMaxTime, std::memory_order_relaxed);
   int64_t new_min = kMaxTime;
-  std::vector<MemSeries*> batch;
   std::vector<MemSeries*> candidates;
-  // Only Truncate frees series and it is serialised by truncate_mu_, so pointers collected
-  // under a ref stripe lock stay valid for the rest of this function.
-  for (size_t i = 0; i <= mask_; ++i) {
-    batch.clear();
-    {
-      absl::ReaderMutexLock lock(&ref_stripes_[i].mu);
-      for (const auto& [_, s] : ref_stripes_[i].by_ref) batch.push_back(s.get());
+  // Only Truncate frees series and it is serialised by truncate_mu_, so the pointers the walk
+  // hands out stay valid for the rest of this function.
+  ForEachSeriesLocked([&](MemSeries* s) {
+    if (s->TruncateBefore(mint, &ts.chunks_removed, &ts.samples_removed)) {
+      new_min = std::min(new_min, s->min_t());
+    } else if (s->pending.load(std::memory_order_acquire) == 0) {
+      candidates.push_back(s);
     }
-    for (MemSeries* s : batch) {
-      absl::MutexLock lock(&StripeLock(s));
-      if (s->TruncateBefore(mint, &ts.chunks_removed, &ts.samples_removed)) {
-        new_min = std::min(new_min, s->min_t());
-      } else if (s->pending.load(std::memory_order_acquire) == 0) {
-        candidates.push_back(s);
-      }
-    }
-  }
+  });
 
   std::vector<std::unique_ptr<MemSeries>> dead;
   std::vector<MemSeries*> dead_indexed;

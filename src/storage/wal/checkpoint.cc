@@ -25,14 +25,7 @@ constexpr size_t kMaxFrameBytes = 1 << 20;
 bool ParseCheckpointName(std::string_view name, uint64_t* n) {
   if (!name.starts_with(kPrefix)) return false;
   name.remove_prefix(std::string_view(kPrefix).size());
-  if (name.size() < 8 || name.size() > 19) return false;
-  uint64_t v = 0;
-  for (char c : name) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  *n = v;
-  return true;
+  return ParseSegmentName(name, n);  // checkpoint.N carries the number of a segment
 }
 
 // Streams filtered records into a wal::Writer, keeping series records ahead of the samples

@@ -43,6 +43,8 @@ absl::StatusOr<std::string> BuildFrame(std::span<const Str> records) {
   return frame;
 }
 
+}  // namespace
+
 bool ParseSegmentName(std::string_view name, uint64_t* n) {
   if (name.size() < 8 || name.size() > 19) return false;
   uint64_t v = 0;
@@ -53,8 +55,6 @@ bool ParseSegmentName(std::string_view name, uint64_t* n) {
   *n = v;
   return true;
 }
-
-}  // namespace
 
 std::string SegmentPath(const std::string& dir, uint64_t segment) {
   return base::JoinPath(dir, absl::StrFormat("%08d", segment));

@@ -46,6 +46,8 @@ struct WriterOptions {
 
 // "dir/00000042" for segment 42.
 std::string SegmentPath(const std::string& dir, uint64_t segment);
+// The number of a segment file named by 8 to 19 decimal digits; false for any other name.
+bool ParseSegmentName(std::string_view name, uint64_t* n);
 // Segment numbers present in `dir`, ascending (names that are not 8+ decimal digits are
 // ignored). An absent dir has none.
 absl::StatusOr<std::vector<uint64_t>> ListSegments(base::Env* env, const std::string& dir);
