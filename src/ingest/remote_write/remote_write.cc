@@ -50,11 +50,12 @@ absl::Status Malformed(std::string_view where, const absl::Status& inner) {
 
 // ---- Pass 1: structural validation, so that nothing is appended from a broken body. ----
 
-absl::Status ValidateSample(std::string_view b) {
+// Reads a Sample message (absent fields are 0, as in protobuf).
+absl::Status ReadSample(std::string_view b, int64_t* t, double* v) {
   Reader r(b);
   while (r.Next()) {
-    if (r.field() == kSampleValue) r.dbl();
-    else if (r.field() == kSampleTimestamp) r.int64();
+    if (r.field() == kSampleValue) *v = r.dbl();
+    else if (r.field() == kSampleTimestamp) *t = r.int64();
   }
   return r.status();
 }
@@ -97,13 +98,14 @@ absl::Status ScanTimeSeries(std::string_view b, ScannedSeries& out, LabelBytesHa
       case kTimeSeriesSamples: {
         std::string_view sb = r.bytes();
         if (!r.ok()) break;
-        if (absl::Status s = ValidateSample(sb); !s.ok()) return Malformed("sample", s);
+        // Every sample is checked; the first is kept, so a one-sample series (the usual
+        // shape) need not be walked again.
+        int64_t t = 0;
+        double v = 0;
+        if (absl::Status s = ReadSample(sb, &t, &v); !s.ok()) return Malformed("sample", s);
         if (out.samples++ == 0) {
-          Reader sr(sb);
-          while (sr.Next()) {
-            if (sr.field() == kSampleValue) out.v = sr.dbl();
-            else if (sr.field() == kSampleTimestamp) out.t = sr.int64();
-          }
+          out.t = t;
+          out.v = v;
         }
         break;
       }
@@ -319,11 +321,7 @@ int64_t AppendSamples(std::string_view ts, storage::SeriesRef ref, const labels:
     if (sr.field() != kTimeSeriesSamples) continue;
     double v = 0;
     int64_t t = 0;
-    Reader s(sr.bytes());
-    while (s.Next()) {
-      if (s.field() == kSampleValue) v = s.dbl();
-      else if (s.field() == kSampleTimestamp) t = s.int64();
-    }
+    (void)ReadSample(sr.bytes(), &t, &v);  // cannot fail: Scan read the same bytes
     absl::StatusOr<storage::SeriesRef> got;
     if (!by_labels) {
       got = app.AppendExisting(ref, t, v);
