@@ -20,6 +20,7 @@
 #include "ingest/report.h"
 #include "loadgen/workload.h"
 #include "storage/db/tsdb.h"
+#include "storage/db/scratch_tsdb.h"
 #include "storage/null_appender.h"
 
 namespace xscaler::bench {
@@ -119,27 +120,21 @@ void BM_IngestTsdb(benchmark::State& state) {
               3'600'000;
   Workload wl(o);
   std::vector<EncodedRequest> requests = wl.Encode(proto, 0);
-  std::string dir = (std::filesystem::temp_directory_path() / "xs-bench-ingest-XXXXXX").string();
-  if (mkdtemp(dir.data()) == nullptr) {
-    state.SkipWithError("mkdtemp failed");
+  auto scratch = storage::ScratchTsdb::Open("bench-ingest");
+  if (!scratch.ok()) {
+    state.SkipWithError(scratch.status().ToString().c_str());
     return;
   }
-  storage::TsdbOptions opts;
-  opts.wal.sync = false;
-  auto db = storage::Tsdb::Open(dir, opts);
-  if (!db.ok()) {
-    state.SkipWithError(db.status().ToString().c_str());
-    return;
-  }
+  storage::Tsdb* db = &(*scratch)->db();
   ingest::remote_write::SeriesRefCache rw_cache;
   ingest::otlp::TranslationOptions topts;
   if (!cache) topts.series_cache_entries = 0;
-  ingest::otlp::Ingester ingester(db->get(), topts);
+  ingest::otlp::Ingester ingester(db, topts);
   size_t next = 0;
   int64_t samples = 0, warm = 0, rejected = 0;
   auto ingest_one = [&]() -> absl::Status {
     EncodedRequest& r = requests[next++];
-    auto app = (*db)->NewAppender();
+    auto app = db->NewAppender();
     ingest::IngestReport rep;
     absl::Status s =
         proto == Protocol::kRemoteWrite
@@ -170,10 +165,6 @@ void BM_IngestTsdb(benchmark::State& state) {
   }
   if (rejected > 0) state.SkipWithError("samples rejected");
   state.SetItemsProcessed(samples);
-  (void)(*db)->Close();
-  db->reset();
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 BENCHMARK(BM_IngestTsdb)
     ->ArgNames({"otlp", "cache"})

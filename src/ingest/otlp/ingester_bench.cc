@@ -14,6 +14,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "ingest/otlp/ingester.h"
 #include "storage/db/tsdb.h"
+#include "storage/db/scratch_tsdb.h"
 #include "metrics.pb.h"
 
 namespace xscaler::ingest::otlp {
@@ -142,19 +143,13 @@ void BM_IngestTsdb(benchmark::State& state) {
   const int series = static_cast<int>(state.range(0));
   const bool histogram = state.range(1) != 0;
   const bool cache = state.range(2) != 0;
-  std::string dir = (std::filesystem::temp_directory_path() / "xs-bench-otlp-XXXXXX").string();
-  if (mkdtemp(dir.data()) == nullptr) {
-    state.SkipWithError("mkdtemp failed");
+  auto scratch = storage::ScratchTsdb::Open("bench-otlp");
+  if (!scratch.ok()) {
+    state.SkipWithError(scratch.status().ToString().c_str());
     return;
   }
-  storage::TsdbOptions opts;
-  opts.wal.sync = false;
-  auto db = storage::Tsdb::Open(dir, opts);
-  if (!db.ok()) {
-    state.SkipWithError(db.status().ToString().c_str());
-    return;
-  }
-  Ingester ing(db->get(), Options(cache));
+  storage::Tsdb* db = &(*scratch)->db();
+  Ingester ing(db, Options(cache));
   // Recent timestamps 1 ms apart: thousands of iterations stay inside one head block range
   // and behind the future check, so nothing is rejected and no block is cut mid-run.
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -169,7 +164,7 @@ void BM_IngestTsdb(benchmark::State& state) {
     std::string body =
         MakeRequest(series, histogram, start_ns, t_ms++ * 1'000'000ULL).SerializeAsString();
     state.ResumeTiming();
-    auto app = (*db)->NewAppender();
+    auto app = db->NewAppender();
     IngestReport report;
     absl::Status s = ing.Ingest(body, Encoding::kProtobuf, *app, report);
     if (s.ok()) s = app->Commit();
@@ -182,10 +177,6 @@ void BM_IngestTsdb(benchmark::State& state) {
   }
   if (accepted < state.iterations() * per_request) state.SkipWithError("samples rejected");
   state.SetItemsProcessed(state.iterations() * per_request);
-  (void)(*db)->Close();
-  db->reset();
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 BENCHMARK(BM_IngestTsdb)
     ->ArgNames({"series", "histogram", "cache"})

@@ -14,6 +14,7 @@
 #include "benchmark/benchmark.h"
 #include "ingest/remote_write/remote_write.h"
 #include "storage/db/tsdb.h"
+#include "storage/db/scratch_tsdb.h"
 #include "storage/null_appender.h"
 #include "remote_write.pb.h"
 
@@ -72,18 +73,12 @@ void BM_IngestTsdb(benchmark::State& state) {
   const int series = static_cast<int>(state.range(0));
   const int samples = static_cast<int>(state.range(1));
   const bool use_cache = state.range(2) != 0;
-  std::string dir = (std::filesystem::temp_directory_path() / "xs-bench-rw-XXXXXX").string();
-  if (mkdtemp(dir.data()) == nullptr) {
-    state.SkipWithError("mkdtemp failed");
+  auto scratch = storage::ScratchTsdb::Open("bench-rw");
+  if (!scratch.ok()) {
+    state.SkipWithError(scratch.status().ToString().c_str());
     return;
   }
-  storage::TsdbOptions opts;
-  opts.wal.sync = false;
-  auto db = storage::Tsdb::Open(dir, opts);
-  if (!db.ok()) {
-    state.SkipWithError(db.status().ToString().c_str());
-    return;
-  }
+  storage::Tsdb* db = &(*scratch)->db();
   SeriesRefCache cache;
   // Recent timestamps 1 ms apart: thousands of iterations stay inside one head block range
   // and behind the future check, so nothing is rejected and no block is cut mid-run.
@@ -96,7 +91,7 @@ void BM_IngestTsdb(benchmark::State& state) {
     const std::string body = MakeBody(series, samples, t, /*step_ms=*/1);
     t += samples;
     state.ResumeTiming();
-    auto app = (*db)->NewAppender();
+    auto app = db->NewAppender();
     IngestReport report;
     absl::Status s = IngestSnappy(body, 64 << 20, *app, report, use_cache ? &cache : nullptr);
     if (s.ok()) s = app->Commit();
@@ -108,10 +103,6 @@ void BM_IngestTsdb(benchmark::State& state) {
   }
   if (accepted != state.iterations() * series * samples) state.SkipWithError("samples rejected");
   state.SetItemsProcessed(state.iterations() * series * samples);
-  (void)(*db)->Close();
-  db->reset();
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 BENCHMARK(BM_IngestTsdb)
     ->ArgNames({"series", "samples", "cache"})
