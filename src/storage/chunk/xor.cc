@@ -22,18 +22,28 @@ constexpr double kMaxExactInt = 9007199254740992.0;  // 2^53
 constexpr int kMaxDecimalExp = 7;
 constexpr double kPow10[kMaxDecimalExp + 1] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7};
 
+// std::nearbyint(s) in the default rounding mode (ties to even, which xScaler never changes)
+// for |s| <= 2^53, without the libm call: below 2^52, adding and subtracting 2^52 rounds to an
+// integer (the sum's ulp is 1); from 2^52 on, every double is an integer.
+double RoundToEven(double s) {
+  double a = std::fabs(s);
+  if (a < 4503599627370496.0) a = (a + 4503599627370496.0) - 4503599627370496.0;
+  return std::copysign(a, s);
+}
+
 // Whether v == m / 10^e exactly (as IEEE division computes it) for an integer |m| <= 2^53; if
 // so, *m is that integer. Decimal text such as "12.34" parses to exactly such a value, so the
 // decimal-delta value mode stores those as small integer deltas (docs/format/chunk.md). -0.0,
 // NaN and infinities never qualify. Encoder and decoder must agree bit for bit across builds and
-// machines, which IEEE multiply/divide/nearbyint guarantee; never build this with -ffast-math.
+// machines, which IEEE multiply/divide/round-to-nearest guarantee; never build this with
+// -ffast-math (it would fold RoundToEven's addition away). At e == 0 the multiply and divide by
+// 1.0 are exact no-ops and are skipped.
 bool Decimal(double v, int e, int64_t* m) {
-  double s = v * kPow10[e];
+  const double s = e == 0 ? v : v * kPow10[e];
   if (!(s >= -kMaxExactInt && s <= kMaxExactInt)) return false;
-  auto r = static_cast<int64_t>(std::nearbyint(s));
-  if (std::bit_cast<uint64_t>(static_cast<double>(r) / kPow10[e]) != std::bit_cast<uint64_t>(v)) {
-    return false;
-  }
+  const auto r = static_cast<int64_t>(RoundToEven(s));
+  const double back = e == 0 ? static_cast<double>(r) : static_cast<double>(r) / kPow10[e];
+  if (std::bit_cast<uint64_t>(back) != std::bit_cast<uint64_t>(v)) return false;
   *m = r;
   return true;
 }
@@ -194,52 +204,70 @@ std::string XorEncoder::Release() {
   return out;
 }
 
-XorDecoder::XorDecoder(std::string_view bytes) : bytes_(bytes) {
-  if (bytes_.size() < kXorHeaderSize) {
+XorDecoder::XorDecoder(std::string_view bytes) : data_(bytes.data()), size_(bytes.size()) {
+  if (size_ < kXorHeaderSize) {
     status_ = absl::DataLossError(
-        absl::StrCat("xor chunk: ", bytes_.size(), " bytes is too short for the header"));
+        absl::StrCat("xor chunk: ", size_, " bytes is too short for the header"));
     return;
   }
-  num_samples_ = (static_cast<uint32_t>(static_cast<unsigned char>(bytes_[0])) << 8) |
-                 static_cast<unsigned char>(bytes_[1]);
-  bit_pos_ = kXorHeaderSize * 8;
+  num_samples_ = (static_cast<uint32_t>(static_cast<unsigned char>(data_[0])) << 8) |
+                 static_cast<unsigned char>(data_[1]);
+  fast_limit_ = num_samples_;
+  st_.pos = kXorHeaderSize * 8;
+}
+
+uint64_t XorDecoder::LoadTail(const char* data, size_t size, size_t byte) {
+  uint64_t w = 0;
+  if (byte >= size) return 0;
+  if (size >= 8) {
+    // The last 8 bytes, shifted so that `byte` comes first; zeros shift in behind.
+    std::memcpy(&w, data + size - 8, 8);
+    return __builtin_bswap64(w) << (8 * (byte + 8 - size));
+  }
+  std::memcpy(&w, data + byte, size - byte);
+  return __builtin_bswap64(w);
+}
+
+bool XorDecoder::DecimalOf(uint64_t bits, int e, int64_t* m) {
+  return Decimal(std::bit_cast<double>(bits), e, m);
 }
 
 bool XorDecoder::Fail(const char* what) {
-  status_ = absl::DataLossError(absl::StrCat("xor chunk: ", what, " at bit ", bit_pos_,
-                                             " (sample ", read_, " of ", num_samples_, ")"));
+  fast_limit_ = 0;
+  status_ = absl::DataLossError(absl::StrCat("xor chunk: ", what, " at bit ", st_.pos, " (sample ",
+                                             read_, " of ", num_samples_, ")"));
   return false;
 }
 
 uint64_t XorDecoder::Load64(size_t byte) const {
   uint64_t w = 0;
-  if (byte + 8 <= bytes_.size()) {
-    std::memcpy(&w, bytes_.data() + byte, 8);
-  } else if (byte < bytes_.size()) {
-    std::memcpy(&w, bytes_.data() + byte, bytes_.size() - byte);
+  if (byte + 8 <= size_) {
+    std::memcpy(&w, data_ + byte, 8);
+  } else if (byte < size_) {
+    std::memcpy(&w, data_ + byte, size_ - byte);
   }
   return __builtin_bswap64(w);
 }
 
 bool XorDecoder::ReadBits(int nbits, uint64_t* out) {
-  if (static_cast<uint64_t>(nbits) > bytes_.size() * 8 - bit_pos_) return Fail("truncated");
+  if (static_cast<uint64_t>(nbits) > size_ * 8 - st_.pos) return Fail("truncated");
   if (nbits > 56) {
-    uint64_t hi = (Load64(bit_pos_ >> 3) << (bit_pos_ & 7)) >> (64 - (nbits - 32));
-    bit_pos_ += static_cast<size_t>(nbits - 32);
-    uint64_t lo = (Load64(bit_pos_ >> 3) << (bit_pos_ & 7)) >> 32;
-    bit_pos_ += 32;
+    uint64_t hi = (Load64(st_.pos >> 3) << (st_.pos & 7)) >> (64 - (nbits - 32));
+    st_.pos += static_cast<size_t>(nbits - 32);
+    uint64_t lo = (Load64(st_.pos >> 3) << (st_.pos & 7)) >> 32;
+    st_.pos += 32;
     *out = (hi << 32) | lo;
     return true;
   }
-  *out = (Load64(bit_pos_ >> 3) << (bit_pos_ & 7)) >> (64 - nbits);
-  bit_pos_ += static_cast<size_t>(nbits);
+  *out = (Load64(st_.pos >> 3) << (st_.pos & 7)) >> (64 - nbits);
+  st_.pos += static_cast<size_t>(nbits);
   return true;
 }
 
 bool XorDecoder::ReadBit(bool* bit) {
-  if (bit_pos_ >= bytes_.size() * 8) return Fail("truncated");
-  *bit = (static_cast<unsigned char>(bytes_[bit_pos_ >> 3]) >> (7 - (bit_pos_ & 7))) & 1;
-  ++bit_pos_;
+  if (st_.pos >= size_ * 8) return Fail("truncated");
+  *bit = (static_cast<unsigned char>(data_[st_.pos >> 3]) >> (7 - (st_.pos & 7))) & 1;
+  ++st_.pos;
   return true;
 }
 
@@ -282,7 +310,7 @@ bool XorDecoder::ReadValue() {
   if (!bit) return true;  // same value
   if (!ReadBit(&bit)) return false;
   if (!bit) {
-    if (leading_ == 0xff) return Fail("value reuses a window that was never set");
+    if (st_.leading == 0xff) return Fail("value reuses a window that was never set");
   } else {
     if (!ReadBit(&bit)) return false;
     if (bit) {  // decimal delta
@@ -295,7 +323,7 @@ bool XorDecoder::ReadValue() {
       if (ones == 4) {  // exponent change, then the bucket
         uint64_t e;
         if (!ReadBits(3, &e)) return false;
-        exp_ = static_cast<uint8_t>(e);
+        st_.exp = static_cast<uint8_t>(e);
         ones = 0;
         while (ones < 4) {
           if (!ReadBit(&bit)) return false;
@@ -305,7 +333,7 @@ bool XorDecoder::ReadValue() {
         if (ones == 4) return Fail("two exponent changes in one decimal delta");
       }
       int64_t prev;
-      if (!Decimal(std::bit_cast<double>(v_bits_), exp_, &prev)) {
+      if (!Decimal(std::bit_cast<double>(st_.v_bits), st_.exp, &prev)) {
         return Fail("decimal delta after a value that is not a decimal at its exponent");
       }
       const int nbits = kDecimalDeltaBits[ones];
@@ -316,41 +344,45 @@ bool XorDecoder::ReadValue() {
       if (cur < -(int64_t{1} << 53) || cur > (int64_t{1} << 53)) {
         return Fail("decimal value out of range");
       }
-      v_bits_ = std::bit_cast<uint64_t>(static_cast<double>(cur) / kPow10[exp_]);
+      st_.v_bits = std::bit_cast<uint64_t>(static_cast<double>(cur) / kPow10[st_.exp]);
+      // See kCachedMantissa.
+      st_.dec_e = cur >= -kCachedMantissa && cur <= kCachedMantissa ? st_.exp : 0xff;
+      st_.dec_m = cur;
       return true;
     }
     uint64_t lead, sig;
     if (!ReadBits(5, &lead) || !ReadBits(6, &sig)) return false;
     if (sig == 0) sig = 64;
     if (lead + sig > 64) return Fail("invalid xor window");
-    leading_ = static_cast<uint8_t>(lead);
-    trailing_ = static_cast<uint8_t>(64 - lead - sig);
+    st_.leading = static_cast<uint8_t>(lead);
+    st_.trailing = static_cast<uint8_t>(64 - lead - sig);
   }
-  int sig = 64 - leading_ - trailing_;
+  int sig = 64 - st_.leading - st_.trailing;
   uint64_t x;
   if (!ReadBits(sig, &x)) return false;
-  v_bits_ ^= x << trailing_;
+  st_.v_bits ^= x << st_.trailing;
+  st_.dec_e = 0xff;
   return true;
 }
 
-bool XorDecoder::Next() {
+bool XorDecoder::NextSlow() {
   if (!status_.ok() || read_ >= num_samples_) return false;
   if (read_ == 0) {
     uint64_t zz;
-    if (!ReadUvarint(&zz) || !ReadBits(64, &v_bits_)) return false;
-    t_ = static_cast<int64_t>((zz >> 1) ^ (~(zz & 1) + 1));
+    if (!ReadUvarint(&zz) || !ReadBits(64, &st_.v_bits)) return false;
+    st_.t = static_cast<int64_t>((zz >> 1) ^ (~(zz & 1) + 1));
   } else {
-    int64_t prev = t_;
+    int64_t prev = st_.t;
     if (read_ == 1) {
-      if (!ReadUvarint(&t_delta_)) return false;
+      if (!ReadUvarint(&st_.t_delta)) return false;
     } else {
       uint64_t dod;
       if (!ReadBucket(kDodBits, &dod)) return false;
-      t_delta_ += dod;
+      st_.t_delta += dod;
     }
-    t_ = static_cast<int64_t>(static_cast<uint64_t>(t_) + t_delta_);
-    if (t_ <= prev) {
-      t_ = prev;
+    st_.t = static_cast<int64_t>(static_cast<uint64_t>(st_.t) + st_.t_delta);
+    if (st_.t <= prev) {
+      st_.t = prev;
       return Fail("timestamp does not increase");
     }
     if (!ReadValue()) return false;
@@ -359,15 +391,5 @@ bool XorDecoder::Next() {
   started_ = true;
   return true;
 }
-
-bool XorDecoder::Seek(int64_t t) {
-  if (started_ && status_.ok() && t_ >= t) return true;
-  while (Next()) {
-    if (t_ >= t) return true;
-  }
-  return false;
-}
-
-double XorDecoder::v() const { return std::bit_cast<double>(v_bits_); }
 
 }  // namespace xscaler::storage::chunk

@@ -1,5 +1,7 @@
-// Fuzzes the XOR chunk decoder with arbitrary bytes, and the encoder/decoder pair with sample
-// sequences derived from the input (which must round-trip bit-exactly).
+// Fuzzes the XOR chunk decoder with arbitrary bytes (Next must agree bit for bit and error
+// for error with the reference decoder in xor_reference.h), and the encoder/decoder
+// pair with sample sequences derived from the input (which must round-trip bit-exactly, with
+// the same bytes as the reference encoder).
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "storage/chunk/xor.h"
+#include "storage/chunk/xor_reference.h"
 
 using xscaler::storage::chunk::XorDecoder;
 using xscaler::storage::chunk::XorEncoder;
@@ -27,8 +30,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     XorDecoder s(bytes);
     (void)s.Seek(size > 8 ? static_cast<int64_t>(size) * 1000 : 0);
   }
+  {
+    namespace ref = xscaler::storage::chunk::reference;
+    ref::XorDecoder r(bytes);
+    XorDecoder d(bytes);
+    while (true) {
+      bool a = r.Next();
+      if (a != d.Next()) std::abort();
+      if (!a) break;
+      if (r.t() != d.t() || std::bit_cast<uint64_t>(r.v()) != std::bit_cast<uint64_t>(d.v())) {
+        std::abort();
+      }
+    }
+    if (r.status() != d.status()) std::abort();
+  }
   // Round trip: each 16 input bytes are (timestamp delta, value bits).
   XorEncoder e;
+  xscaler::storage::chunk::reference::XorEncoder re;
   std::vector<std::pair<int64_t, uint64_t>> in;
   int64_t t = 0;
   for (size_t off = 0; off + 16 <= size && in.size() < 65535; off += 16) {
@@ -53,7 +71,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     t = next;
     in.emplace_back(t, bits);
     e.Append(t, std::bit_cast<double>(bits));
+    re.Append(t, std::bit_cast<double>(bits));
   }
+  if (e.Bytes() != re.Bytes()) std::abort();
   XorDecoder d(e.Bytes());
   for (const auto& [ts, bits] : in) {
     if (!d.Next() || d.t() != ts || std::bit_cast<uint64_t>(d.v()) != bits) std::abort();

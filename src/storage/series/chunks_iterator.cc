@@ -8,16 +8,29 @@
 namespace xscaler::storage::series {
 namespace {
 
+// Decodes sample by sample: XorDecoder::Next's fast path is inline here. (Decoding batches into
+// a buffer was measured slower: the per-sample work is the decoder's serial bit walk.)
 class ChunksIterator final : public SampleIterator {
  public:
   ChunksIterator(std::vector<chunk::ChunkData> chunks, int64_t mint, int64_t maxt)
-      : chunks_(std::move(chunks)), mint_(mint), maxt_(maxt) {}
+      : own_(std::move(chunks)),
+        chunks_(own_.data()),
+        num_chunks_(own_.size()),
+        mint_(mint),
+        maxt_(maxt) {}
+  ChunksIterator(std::shared_ptr<const std::vector<chunk::ChunkData>> chunks, int64_t mint,
+                 int64_t maxt)
+      : shared_(std::move(chunks)),
+        chunks_(shared_->data()),
+        num_chunks_(shared_->size()),
+        mint_(mint),
+        maxt_(maxt) {}
 
   bool Next() override {
     if (done_) return false;
     while (true) {
       if (!dec_) {
-        if (idx_ >= chunks_.size()) return Finish();
+        if (idx_ >= num_chunks_) return Finish();
         dec_.emplace(chunks_[idx_].bytes);
       }
       if (dec_->Next()) {
@@ -42,11 +55,11 @@ class ChunksIterator final : public SampleIterator {
       ++idx_;
     }
     if (!dec_) {
-      while (idx_ < chunks_.size() && chunks_[idx_].max_t < t) ++idx_;
+      while (idx_ < num_chunks_ && chunks_[idx_].max_t < t) ++idx_;
     }
     while (true) {
       if (!dec_) {
-        if (idx_ >= chunks_.size()) return Finish();
+        if (idx_ >= num_chunks_) return Finish();
         dec_.emplace(chunks_[idx_].bytes);
       }
       if (dec_->Seek(t)) return Found();
@@ -76,7 +89,11 @@ class ChunksIterator final : public SampleIterator {
     return false;
   }
 
-  const std::vector<chunk::ChunkData> chunks_;
+  // The chunks: shared with the series and other iterators, or owned.
+  const std::shared_ptr<const std::vector<chunk::ChunkData>> shared_;
+  const std::vector<chunk::ChunkData> own_;
+  const chunk::ChunkData* const chunks_;
+  const size_t num_chunks_;
   const int64_t mint_;
   const int64_t maxt_;
   size_t idx_ = 0;
@@ -91,6 +108,11 @@ class ChunksIterator final : public SampleIterator {
 
 std::unique_ptr<SampleIterator> NewChunksIterator(std::vector<chunk::ChunkData> chunks,
                                                   int64_t mint, int64_t maxt) {
+  return std::make_unique<ChunksIterator>(std::move(chunks), mint, maxt);
+}
+
+std::unique_ptr<SampleIterator> NewChunksIterator(
+    std::shared_ptr<const std::vector<chunk::ChunkData>> chunks, int64_t mint, int64_t maxt) {
   return std::make_unique<ChunksIterator>(std::move(chunks), mint, maxt);
 }
 

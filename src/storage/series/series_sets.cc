@@ -40,6 +40,17 @@ class ErrorSeriesSet final : public SeriesSet {
 
 }  // namespace
 
+ChunkListSeries::ChunkListSeries(labels::Labels lset, std::vector<chunk::ChunkData> chunks,
+                                 int64_t mint, int64_t maxt)
+    : labels_(std::move(lset)), mint_(mint), maxt_(maxt) {
+  // Label-only series (SelectLabels) have no chunks: they share one empty list.
+  static const auto* const kEmpty = new std::shared_ptr<const std::vector<chunk::ChunkData>>(
+      std::make_shared<const std::vector<chunk::ChunkData>>());
+  chunks_ = chunks.empty()
+                ? *kEmpty
+                : std::make_shared<const std::vector<chunk::ChunkData>>(std::move(chunks));
+}
+
 std::unique_ptr<SampleIterator> ChunkListSeries::Iterator() const {
   return NewChunksIterator(chunks_, mint_, maxt_);
 }

@@ -21,15 +21,16 @@ namespace xscaler::storage::series {
 class ChunkListSeries final : public Series {
  public:
   ChunkListSeries(labels::Labels lset, std::vector<chunk::ChunkData> chunks, int64_t mint,
-                  int64_t maxt)
-      : labels_(std::move(lset)), chunks_(std::move(chunks)), mint_(mint), maxt_(maxt) {}
+                  int64_t maxt);
   const labels::Labels& Labels() const override { return labels_; }
   std::unique_ptr<SampleIterator> Iterator() const override;
-  const std::vector<chunk::ChunkData>& chunks() const { return chunks_; }
+  const std::vector<chunk::ChunkData>& chunks() const { return *chunks_; }
 
  private:
   labels::Labels labels_;
-  std::vector<chunk::ChunkData> chunks_;
+  // Shared with the iterators (which may outlive the series) instead of each copying the list
+  // and its owners (an atomic increment and decrement per chunk).
+  std::shared_ptr<const std::vector<chunk::ChunkData>> chunks_;
   int64_t mint_;
   int64_t maxt_;
 };
