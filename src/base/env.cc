@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -64,8 +65,8 @@ absl::Status SyncDirPath(const std::string& dir) {
 
 class PosixWritableFile final : public WritableFile {
  public:
-  PosixWritableFile(std::string path, int fd, uint64_t size)
-      : path_(std::move(path)), fd_(fd), size_(size) {
+  PosixWritableFile(std::string path, int fd, uint64_t size, bool append_mode)
+      : path_(std::move(path)), fd_(fd), size_(size), append_mode_(append_mode) {
     buf_.reserve(kBufSize);
   }
   ~PosixWritableFile() override {
@@ -105,6 +106,26 @@ class PosixWritableFile final : public WritableFile {
     return s;
   }
   uint64_t Size() const override { return size_; }
+  absl::Status Preallocate(uint64_t size) override {
+    if (fd_ < 0) {
+      return absl::FailedPreconditionError(absl::StrCat("preallocate closed file ", path_));
+    }
+    if (append_mode_) {
+      return absl::UnimplementedError(absl::StrCat("preallocate file opened for append ", path_));
+    }
+    // Zeros go after everything written or buffered, so they never overwrite data.
+    uint64_t from = std::max(zeroed_end_, size_);
+    static const std::string* const kZeros = new std::string(1 << 20, '\0');
+    while (from < size) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(size - from, kZeros->size()));
+      ssize_t w =
+          RetryEintr([&] { return ::pwrite(fd_, kZeros->data(), n, static_cast<off_t>(from)); });
+      if (w < 0) return PosixError("pwrite zeros", path_, errno);
+      from += static_cast<uint64_t>(w);
+    }
+    zeroed_end_ = std::max(zeroed_end_, from);
+    return absl::OkStatus();
+  }
 
  private:
   static constexpr size_t kBufSize = 64 * 1024;
@@ -126,6 +147,8 @@ class PosixWritableFile final : public WritableFile {
   const std::string path_;
   int fd_;
   uint64_t size_;
+  const bool append_mode_;   // O_APPEND: writes always go to the end, so no Preallocate
+  uint64_t zeroed_end_ = 0;  // end of the zeros Preallocate wrote
   std::string buf_;
 };
 
@@ -236,6 +259,21 @@ class PosixEnv final : public Env {
     }
     ::close(fd);  // the mapping stays valid without the descriptor
     return std::make_unique<PosixMemoryRegion>(addr, size);
+  }
+
+  absl::StatusOr<std::unique_ptr<MemoryRegion>> NewGrowingMemoryRegion(const std::string& path,
+                                                                        uint64_t length) override {
+    if (length == 0 || length > static_cast<uint64_t>(SIZE_MAX / 2)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("mapping ", path, ": length ", length, " is not a usable mapping size"));
+    }
+    int fd = RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); });
+    if (fd < 0) return PosixError("open", path, errno);
+    void* addr = ::mmap(nullptr, static_cast<size_t>(length), PROT_READ, MAP_SHARED, fd, 0);
+    int err = errno;
+    ::close(fd);  // the mapping stays valid without the descriptor
+    if (addr == MAP_FAILED) return PosixError("mmap", path, err);
+    return std::make_unique<PosixMemoryRegion>(addr, static_cast<size_t>(length));
   }
 
   absl::StatusOr<std::string> ReadFileToString(const std::string& path) override {
@@ -366,7 +404,7 @@ class PosixEnv final : public Env {
         return s;
       }
     }
-    return std::make_unique<PosixWritableFile>(path, fd, size);
+    return std::make_unique<PosixWritableFile>(path, fd, size, (mode & O_APPEND) != 0);
   }
 };
 
@@ -375,6 +413,13 @@ class PosixEnv final : public Env {
 Env* Env::Default() {
   static Env* env = new PosixEnv();
   return env;
+}
+
+absl::StatusOr<std::unique_ptr<MemoryRegion>> Env::NewGrowingMemoryRegion(const std::string& path,
+                                                                         uint64_t length) {
+  (void)length;
+  return absl::UnimplementedError(
+      absl::StrCat("mapping ", path, ": this Env cannot map a growing file"));
 }
 
 absl::Status Env::WriteStringToFileAtomic(const std::string& path, std::string_view data) {
@@ -387,6 +432,10 @@ absl::Status Env::WriteStringToFileAtomic(const std::string& path, std::string_v
   if (s.ok()) s = RenameFile(tmp, path);
   if (!s.ok()) (void)RemoveFile(tmp);
   return s;
+}
+
+absl::Status WritableFile::Preallocate(uint64_t /*size*/) {
+  return absl::UnimplementedError("this file does not support preallocation");
 }
 
 absl::Status Env::RemoveDirRecursive(const std::string& dir) {

@@ -39,6 +39,13 @@ class WritableFile {
   virtual absl::Status Close() = 0;
   // Bytes appended so far, including the size the file had when opened for append.
   virtual uint64_t Size() const = 0;
+  // Makes the file at least `size` bytes long by writing zeros after its current end, without
+  // moving where Appends go (they overwrite the zeros; Size() is unchanged). Once a Sync has
+  // made the zeros durable, a Sync of data appended over them writes only data, not a new file
+  // size or block allocation (no file-system journal commit), which makes it much cheaper. The
+  // caller cuts what it did not use (Env::Truncate). Unimplemented by default and for files
+  // opened for append: callers then just append.
+  virtual absl::Status Preallocate(uint64_t size);
 };
 
 // A file read front to back.
@@ -62,6 +69,7 @@ class RandomAccessFile {
 
 // A read-only view of a whole file (mmap for Env::Default()); data() stays valid and
 // unchanged for the lifetime of the object. Safe for concurrent reads.
+// (A region from NewGrowingMemoryRegion differs: see there.)
 class MemoryRegion {
  public:
   virtual ~MemoryRegion() = default;
@@ -91,6 +99,18 @@ class Env {
   virtual absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) = 0;
   virtual absl::StatusOr<std::unique_ptr<MemoryRegion>> NewMemoryRegion(const std::string& path) = 0;
+  // A read-only shared mapping of the first `length` bytes of `path`, which may run past the
+  // file's end: the rest is reserved for the file to grow into. Bytes written to the file later
+  // (by any writer, through write()) appear at their offsets in data() once written, because
+  // the mapping and the file share the page cache; so a reader that learns through its own
+  // synchronization how far the file has been written may read up to there, without copying.
+  // data() is `length` bytes long but touching bytes past the file's current end faults
+  // (SIGBUS): callers must stay within what they know was written, and the file must not be
+  // shrunk below what they read (removing it is fine: the mapping keeps the bytes). Stays valid
+  // for the lifetime of the object. The default (Envs that cannot map) is Unimplemented;
+  // callers fall back to RandomAccessFile reads.
+  virtual absl::StatusOr<std::unique_ptr<MemoryRegion>> NewGrowingMemoryRegion(
+      const std::string& path, uint64_t length);
 
   virtual absl::StatusOr<std::string> ReadFileToString(const std::string& path) = 0;
   // Writes `data` to `path` atomically and durably: temp file, sync, rename, sync dir.

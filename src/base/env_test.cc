@@ -81,6 +81,39 @@ TEST_F(EnvTest, WriteAppendReadBack) {
   EXPECT_TRUE(got->empty());
 }
 
+TEST_F(EnvTest, GrowingMemoryRegionShowsLaterWritesAndOutlivesTheFile) {
+  auto f = env_->NewWritableFile(P("g"));
+  ASSERT_TRUE(f.ok()) << f.status();
+  ASSERT_TRUE((*f)->Append("head").ok());
+  ASSERT_TRUE((*f)->Flush().ok());
+  auto m = env_->NewGrowingMemoryRegion(P("g"), 1 << 20);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ((*m)->data().size(), size_t{1} << 20);  // the reservation, not the file size
+  EXPECT_EQ((*m)->data().substr(0, 4), "head");
+  // Written (flushed) after the mapping was made, across a page boundary: visible in place.
+  const std::string more = std::string(5000, 'y') + "tail";
+  ASSERT_TRUE((*f)->Append(more).ok());
+  ASSERT_TRUE((*f)->Flush().ok());
+  EXPECT_EQ((*m)->data().substr(4, more.size()), more);
+  ASSERT_TRUE((*f)->Close().ok());
+  // The mapping keeps the bytes after the file is removed.
+  ASSERT_TRUE(env_->RemoveFile(P("g")).ok());
+  EXPECT_EQ((*m)->data().substr(0, 4 + more.size()), "head" + more);
+
+  EXPECT_FALSE(env_->NewGrowingMemoryRegion(P("missing"), 4096).ok());
+  EXPECT_EQ(env_->NewGrowingMemoryRegion(P("missing"), 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // The fault-injection Env forwards it (and can fail it like any read).
+  FaultInjectionEnv fenv(env_);
+  ASSERT_TRUE(env_->WriteStringToFileAtomic(P("h"), "abc").ok());
+  auto fm = fenv.NewGrowingMemoryRegion(P("h"), 4096);
+  ASSERT_TRUE(fm.ok()) << fm.status();
+  EXPECT_EQ((*fm)->data().substr(0, 3), "abc");
+  fenv.FailNth(FaultOp::kRead, 1, absl::UnavailableError("injected"));
+  EXPECT_EQ(fenv.NewGrowingMemoryRegion(P("h"), 4096).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
 TEST_F(EnvTest, DirectoryOperations) {
   ASSERT_TRUE(env_->CreateDir(P("a/b/c")).ok());
   ASSERT_TRUE(env_->CreateDir(P("a/b/c")).ok());  // idempotent

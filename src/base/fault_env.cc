@@ -169,6 +169,12 @@ absl::StatusOr<std::unique_ptr<MemoryRegion>> FaultInjectionEnv::NewMemoryRegion
   return base_->NewMemoryRegion(path);
 }
 
+absl::StatusOr<std::unique_ptr<MemoryRegion>> FaultInjectionEnv::NewGrowingMemoryRegion(
+    const std::string& path, uint64_t length) {
+  if (absl::Status s = MaybeFail(FaultOp::kRead, path); !s.ok()) return s;
+  return base_->NewGrowingMemoryRegion(path, length);
+}
+
 absl::StatusOr<std::string> FaultInjectionEnv::ReadFileToString(const std::string& path) {
   if (absl::Status s = MaybeFail(FaultOp::kRead, path); !s.ok()) return s;
   return base_->ReadFileToString(path);

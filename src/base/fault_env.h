@@ -63,6 +63,8 @@ class FaultInjectionEnv : public Env {
   absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) override;
   absl::StatusOr<std::unique_ptr<MemoryRegion>> NewMemoryRegion(const std::string& path) override;
+  absl::StatusOr<std::unique_ptr<MemoryRegion>> NewGrowingMemoryRegion(const std::string& path,
+                                                                        uint64_t length) override;
   absl::StatusOr<std::string> ReadFileToString(const std::string& path) override;
   absl::StatusOr<std::vector<std::string>> GetChildren(const std::string& dir) override;
   bool FileExists(const std::string& path) override;

@@ -213,6 +213,7 @@ TEST_F(TsdbTest, CorruptEarlierWalSegmentKeepsLaterSegments) {
   {
     TsdbOptions o;
     o.wal.segment_size = 4 << 10;
+    o.wal.zstd_level = 0;  // uncompressed frames, so that the samples span several segments
     auto db = OpenWith(o);
     for (int i = 0; i < 40; ++i) AppendRange(*db, before, i * 50, (i + 1) * 50);
     AppendRange(*db, after, 0, 50);

@@ -12,6 +12,9 @@ namespace {
 using base::EncodeVarint64;
 using base::ZigZagEncode;
 
+// Set in the type byte of a samples / ooo_samples record with the column-wise layout.
+constexpr uint8_t kColumnarBit = 0x10;
+
 // Integral values up to 2^52 in magnitude are stored as varints (see docs/format/wal.md).
 constexpr double kMaxExactInt = 4503599627370496.0;  // 2^52
 
@@ -39,6 +42,51 @@ absl::Status CheckType(std::string_view* rec, RecordType want, const char* name)
   return absl::OkStatus();
 }
 
+bool GetValue(std::string_view* rec, uint64_t x, double* v) {
+  if ((x & 1) == 0) {
+    *v = static_cast<double>(base::ZigZagDecode(x >> 1));
+    return true;
+  }
+  return x == 1 && base::GetDouble(rec, v);  // other odd tags are reserved
+}
+
+bool IsColumnarSamples(uint8_t t) {
+  return t == (static_cast<uint8_t>(RecordType::kSamples) | kColumnarBit) ||
+         t == (static_cast<uint8_t>(RecordType::kOooSamples) | kColumnarBit);
+}
+
+absl::Status DecodeColumnarSamples(std::string_view rec, std::vector<SampleRecord>* out) {
+  const size_t total = rec.size();
+  rec.remove_prefix(1);
+  uint64_t n;
+  if (!base::GetVarint64(&rec, &n)) return Malformed("samples count", total - rec.size());
+  // A sample takes at least 3 bytes (one per column), which bounds n before resizing.
+  if (n > rec.size() / 3) return Malformed("samples count", total - rec.size());
+  out->resize(n);
+  uint64_t ref = 0;
+  for (SampleRecord& s : *out) {
+    int64_t d;
+    if (!base::GetVarsint64(&rec, &d)) return Malformed("sample ref", total - rec.size());
+    ref += static_cast<uint64_t>(d);
+    s.ref = ref;
+  }
+  uint64_t t = 0;
+  for (SampleRecord& s : *out) {
+    int64_t d;
+    if (!base::GetVarsint64(&rec, &d)) return Malformed("sample time", total - rec.size());
+    t += static_cast<uint64_t>(d);
+    s.t = static_cast<int64_t>(t);
+  }
+  for (SampleRecord& s : *out) {
+    uint64_t x;
+    if (!base::GetVarint64(&rec, &x) || !GetValue(&rec, x, &s.v)) {
+      return Malformed("sample value", total - rec.size());
+    }
+  }
+  if (!rec.empty()) return Malformed("samples (trailing bytes)", total - rec.size());
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void EncodeSeries(std::span<const SeriesRecord> series, std::string* out) {
@@ -54,6 +102,30 @@ void EncodeSeries(std::span<const SeriesRecord> series, std::string* out) {
 }
 
 void EncodeSamples(std::span<const SampleRecord> samples, std::string* out, RecordType type) {
+  size_t start = out->size();
+  // Worst case per sample: two 10-byte varints and a 9-byte value.
+  out->resize(start + 1 + base::kMaxVarint64Bytes + samples.size() * 29);
+  char* p = out->data() + start;
+  *p++ = static_cast<char>(static_cast<uint8_t>(type) | kColumnarBit);
+  p = EncodeVarint64(p, samples.size());
+  // Column by column: each column's bytes are alike (mostly 1-byte deltas, runs of equal
+  // timestamps), which zstd compresses far better than interleaved samples.
+  uint64_t prev_ref = 0;
+  for (const SampleRecord& s : samples) {
+    p = EncodeVarint64(p, ZigZagEncode(static_cast<int64_t>(s.ref - prev_ref)));
+    prev_ref = s.ref;
+  }
+  uint64_t prev_t = 0;
+  for (const SampleRecord& s : samples) {
+    p = EncodeVarint64(p, ZigZagEncode(static_cast<int64_t>(static_cast<uint64_t>(s.t) - prev_t)));
+    prev_t = static_cast<uint64_t>(s.t);
+  }
+  for (const SampleRecord& s : samples) p = EncodeValue(p, s.v);
+  out->resize(static_cast<size_t>(p - out->data()));
+}
+
+void EncodeSamplesRowLayout(std::span<const SampleRecord> samples, std::string* out,
+                            RecordType type) {
   size_t start = out->size();
   // Worst case per sample: two 10-byte varints and a 9-byte value.
   out->resize(start + 1 + 2 * base::kMaxVarint64Bytes + samples.size() * 29);
@@ -87,6 +159,7 @@ void EncodeMetadata(std::span<const MetadataRecord> metadata, std::string* out) 
 absl::StatusOr<RecordType> PeekType(std::string_view rec) {
   if (rec.empty()) return absl::DataLossError("wal record: empty");
   auto t = static_cast<uint8_t>(rec[0]);
+  if (IsColumnarSamples(t)) t &= ~kColumnarBit;
   if (t < 1 || t > 4) {
     return absl::DataLossError(absl::StrCat("wal record: unknown type ", t));
   }
@@ -123,6 +196,9 @@ absl::Status DecodeSeries(std::string_view rec, std::vector<SeriesRecord>* out) 
 absl::Status DecodeSamples(std::string_view rec, std::vector<SampleRecord>* out) {
   out->clear();
   const size_t total = rec.size();
+  if (!rec.empty() && IsColumnarSamples(static_cast<uint8_t>(rec[0]))) {
+    return DecodeColumnarSamples(rec, out);
+  }
   if (!rec.empty() && static_cast<uint8_t>(rec[0]) == static_cast<uint8_t>(RecordType::kOooSamples)) {
     rec.remove_prefix(1);
   } else if (absl::Status s = CheckType(&rec, RecordType::kSamples, "samples"); !s.ok()) {
@@ -147,15 +223,7 @@ absl::Status DecodeSamples(std::string_view rec, std::vector<SampleRecord>* out)
     SampleRecord s;
     s.ref = ref;
     s.t = static_cast<int64_t>(static_cast<uint64_t>(base_t) + static_cast<uint64_t>(dt));
-    if ((x & 1) == 0) {
-      s.v = static_cast<double>(base::ZigZagDecode(x >> 1));
-    } else if (x == 1) {
-      double v;
-      if (!base::GetDouble(&rec, &v)) return Malformed("sample value", total - rec.size());
-      s.v = v;
-    } else {
-      return Malformed("sample value tag", total - rec.size());
-    }
+    if (!GetValue(&rec, x, &s.v)) return Malformed("sample value", total - rec.size());
     out->push_back(s);
   }
   return absl::OkStatus();

@@ -75,7 +75,7 @@ TEST(Record, OooSamplesShareTheSamplesLayout) {
   EncodeSamples(in, &ooo, RecordType::kOooSamples);
   EncodeSamples(in, &plain);
   EXPECT_EQ(*PeekType(ooo), RecordType::kOooSamples);
-  EXPECT_EQ(ooo[0], '\x04');
+  EXPECT_EQ(ooo[0], '\x14');
   EXPECT_EQ(ooo.substr(1), plain.substr(1));  // only the type byte differs
   std::vector<SampleRecord> out;
   ASSERT_TRUE(DecodeSamples(ooo, &out).ok());
@@ -90,6 +90,53 @@ TEST(Record, OooSamplesShareTheSamplesLayout) {
     }
   }
   EXPECT_TRUE(absl::IsDataLoss(PeekType("\x05").status()));
+  EXPECT_TRUE(absl::IsDataLoss(PeekType("\x11").status()));  // only samples have a columnar form
+  EXPECT_TRUE(absl::IsDataLoss(PeekType("\x15").status()));
+}
+
+TEST(Record, ColumnarLayoutBytes) {
+  // docs/format/wal.md: count, then every ref delta, every time delta, every value.
+  std::vector<SampleRecord> in = {{5, 1000, 3}, {6, 1000, 0.5}, {4, 1015, -1}};
+  std::string rec;
+  EncodeSamples(in, &rec);
+  const std::string want = std::string("\x12\x03") +             // type, count
+                           "\x0a\x02\x03" +                      // refs +5 +1 -2
+                           std::string("\xd0\x0f\x00\x1e", 4) +  // times +1000 +0 +15
+                           std::string("\x0c\x01\x00\x00\x00\x00\x00\x00\xe0\x3f\x02", 11);
+  EXPECT_EQ(rec, want);
+}
+
+TEST(Record, RowLayoutIsStillRead) {
+  std::vector<SampleRecord> in = {{3, 1000, 1.5}, {1, 900, -2}, {3, 990, std::nan("")}};
+  for (RecordType type : {RecordType::kSamples, RecordType::kOooSamples}) {
+    std::string row, col;
+    EncodeSamplesRowLayout(in, &row, type);
+    EncodeSamples(in, &col, type);
+    EXPECT_EQ(static_cast<uint8_t>(row[0]), static_cast<uint8_t>(type));
+    EXPECT_EQ(*PeekType(row), type);
+    EXPECT_EQ(*PeekType(col), type);
+    std::vector<SampleRecord> out;
+    ASSERT_TRUE(DecodeSamples(row, &out).ok());
+    ExpectSamplesEqual(out, in);
+    ASSERT_TRUE(DecodeSamples(col, &out).ok());
+    ExpectSamplesEqual(out, in);
+  }
+}
+
+TEST(Record, ColumnarTruncationsAndTrailingBytesAreDataLoss) {
+  std::vector<SampleRecord> in = {{1, 2, 0.25}, {3, 4, 5}, {300, 1 << 20, -7}};
+  std::string rec;
+  EncodeSamples(in, &rec);
+  std::vector<SampleRecord> out;
+  // The count is stated up front, so no truncation (except to the bare type byte, which is
+  // not a columnar record) reads as a shorter valid record.
+  for (size_t n = 1; n < rec.size(); ++n) {
+    EXPECT_TRUE(absl::IsDataLoss(DecodeSamples(rec.substr(0, n), &out))) << n;
+  }
+  EXPECT_TRUE(absl::IsDataLoss(DecodeSamples(rec + '\x00', &out)));
+  // A count the bytes cannot hold must not allocate.
+  EXPECT_TRUE(absl::IsDataLoss(
+      DecodeSamples(std::string("\x12\xff\xff\xff\xff\x0f\x00\x00\x00", 9), &out)));
 }
 
 TEST(Record, SamplesAreCompact) {
@@ -106,7 +153,7 @@ TEST(Record, SamplesAreCompact) {
 TEST(Record, EmptySamplesAndAppendToExisting) {
   std::string rec = "prefix";
   EncodeSamples({}, &rec);
-  EXPECT_EQ(rec, "prefix\x02");
+  EXPECT_EQ(rec, std::string("prefix\x12\x00", 8));
   std::vector<SampleRecord> out = {{1, 1, 1}};
   ASSERT_TRUE(DecodeSamples(std::string_view(rec).substr(6), &out).ok());
   EXPECT_TRUE(out.empty());
@@ -152,9 +199,11 @@ TEST(Record, WrongTypeAndGarbageAreDataLoss) {
       EXPECT_TRUE(absl::IsDataLoss(s)) << n;
     }
   }
-  // A reserved value tag.
+  // A reserved value tag, in either layout.
   std::string bad = "\x02\x01\x02\x00\x00\x03";
   EXPECT_TRUE(absl::IsDataLoss(DecodeSamples(bad, &samples)));
+  std::string bad_col("\x12\x01\x02\x04\x03", 5);
+  EXPECT_TRUE(absl::IsDataLoss(DecodeSamples(bad_col, &samples)));
   // A huge label count must not allocate or crash.
   std::string huge = "\x01\x01\xff\xff\xff\xff\x0f";
   EXPECT_TRUE(absl::IsDataLoss(DecodeSeries(huge, &out)));

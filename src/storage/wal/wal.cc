@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,7 @@
 #include "base/crc32c.h"
 #include "spdlog/spdlog.h"
 #include "storage/wal/checkpoint.h"
+#include "zstd.h"
 
 namespace xscaler::storage::wal {
 namespace {
@@ -17,29 +19,92 @@ namespace {
 // Frame layout: docs/format/wal.md.
 constexpr size_t kHeaderSize = 9;
 constexpr uint8_t kFrameBatch = 1;
+constexpr uint8_t kFrameZstdBatch = 2;
 constexpr uint64_t kMaxFrameSize = 1ull << 30;
 // A leader takes at most this many bytes of queued frames into one group, bounding latency.
 constexpr uint64_t kMaxGroupBytes = 32ull << 20;
+// Smaller payloads are not worth a zstd call (the frame would hardly shrink).
+constexpr size_t kMinCompressBytes = 64;
+
+struct ZstdCCtxFree {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct ZstdDCtxFree {
+  void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
+};
+
+// One compression context per writing thread: frames are built (and compressed) by the
+// callers of Write, in parallel, before they queue for the group commit.
+ZSTD_CCtx* ThreadCCtx() {
+  thread_local std::unique_ptr<ZSTD_CCtx, ZstdCCtxFree> cctx(ZSTD_createCCtx());
+  return cctx.get();
+}
+
+ZSTD_DCtx* ThreadDCtx() {
+  thread_local std::unique_ptr<ZSTD_DCtx, ZstdDCtxFree> dctx(ZSTD_createDCtx());
+  return dctx.get();
+}
+
+void FinishHeader(std::string* frame, uint8_t type) {
+  const uint64_t len = frame->size() - kHeaderSize;
+  (*frame)[0] = static_cast<char>(type);
+  base::EncodeFixed32(frame->data() + 1, static_cast<uint32_t>(len));
+  uint32_t crc = base::Crc32c(std::string_view(*frame).substr(0, 5));
+  crc = base::Crc32c(std::string_view(*frame).substr(kHeaderSize), crc);
+  base::EncodeFixed32(frame->data() + 5, base::MaskCrc(crc));
+}
 
 template <typename Str>
-absl::StatusOr<std::string> BuildFrame(std::span<const Str> records) {
+absl::StatusOr<std::string> BuildFrame(std::span<const Str> records, int zstd_level) {
   size_t total = kHeaderSize + base::kMaxVarint64Bytes;
   for (const auto& r : records) total += r.size() + base::kMaxVarint64Bytes;
+  // The uncompressed payload goes straight into the frame, or into a per-thread scratch
+  // buffer when it is to be compressed into the frame.
+  thread_local std::string scratch;
+  // Keeps no more than a typical frame's worth of scratch per thread after a huge Write.
+  struct TrimScratch {
+    ~TrimScratch() {
+      if (scratch.capacity() > (8u << 20)) std::string().swap(scratch);
+    }
+  } trim;
   std::string frame;
-  frame.reserve(total);
-  frame.resize(kHeaderSize);
-  base::PutVarint64(&frame, records.size());
-  for (const auto& r : records) base::PutLengthPrefixed(&frame, std::string_view(r));
-  uint64_t len = frame.size() - kHeaderSize;
+  std::string& raw = zstd_level != 0 ? scratch : frame;
+  raw.clear();
+  raw.reserve(total);
+  if (zstd_level == 0) raw.resize(kHeaderSize);
+  const size_t start = raw.size();
+  base::PutVarint64(&raw, records.size());
+  for (const auto& r : records) base::PutLengthPrefixed(&raw, std::string_view(r));
+  const uint64_t len = raw.size() - start;
   if (len > kMaxFrameSize) {
     return absl::InvalidArgumentError(absl::StrCat(
         "wal batch of ", len, " bytes exceeds the limit of ", kMaxFrameSize, " bytes per Write"));
   }
-  frame[0] = static_cast<char>(kFrameBatch);
-  base::EncodeFixed32(frame.data() + 1, static_cast<uint32_t>(len));
-  uint32_t crc = base::Crc32c(std::string_view(frame).substr(0, 5));
-  crc = base::Crc32c(std::string_view(frame).substr(kHeaderSize), crc);
-  base::EncodeFixed32(frame.data() + 5, base::MaskCrc(crc));
+  if (zstd_level == 0) {
+    FinishHeader(&frame, kFrameBatch);
+    return frame;
+  }
+  if (len >= kMinCompressBytes) {
+    frame.resize(kHeaderSize + base::kMaxVarint64Bytes + ZSTD_compressBound(len));
+    char* p = base::EncodeVarint64(frame.data() + kHeaderSize, len);
+    const size_t prefix = static_cast<size_t>(p - frame.data());
+    ZSTD_CCtx* cctx = ThreadCCtx();
+    (void)ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
+    (void)ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, zstd_level);
+    // The frame stores the uncompressed length itself, and its CRC covers the bytes.
+    (void)ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 0);
+    (void)ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 0);
+    const size_t n =
+        ZSTD_compress2(cctx, frame.data() + prefix, frame.size() - prefix, raw.data(), len);
+    if (!ZSTD_isError(n) && prefix - kHeaderSize + n < len) {
+      frame.resize(prefix + n);
+      FinishHeader(&frame, kFrameZstdBatch);
+      return frame;
+    }
+  }
+  frame.resize(kHeaderSize);
+  frame.append(raw);
+  FinishHeader(&frame, kFrameBatch);
   return frame;
 }
 
@@ -127,6 +192,8 @@ absl::Status Writer::OpenSegment(uint64_t segment) {
   file_.reset();
   cur_size_ = good_size_ = 0;
   damaged_ = false;
+  zeroed_end_ = 0;
+  preallocated_ = prealloc_failed_ = false;
   // On failure file_segment_ keeps the previous number, so the next attempt reuses this one.
   auto f = env_->NewWritableFile(SegmentPath(dir_, segment));
   if (!f.ok()) return f.status();
@@ -146,7 +213,40 @@ absl::Status Writer::RecoverTail() {
   file_ = *std::move(f);
   cur_size_ = good_size_;
   damaged_ = false;
+  // The truncation cut any preallocated zeros; a file opened for append cannot get new ones.
+  zeroed_end_ = good_size_;
+  preallocated_ = false;
+  prealloc_failed_ = true;
   return absl::OkStatus();
+}
+
+void Writer::PreallocateFor(uint64_t end) {
+  if (!opts_.sync || opts_.preallocate_bytes == 0 || prealloc_failed_ || end <= zeroed_end_ ||
+      end > opts_.segment_size) {
+    return;
+  }
+  const uint64_t target = std::min(opts_.segment_size, end + opts_.preallocate_bytes);
+  preallocated_ = true;
+  if (absl::Status s = file_->Preallocate(target); !s.ok()) {
+    // Not fatal: frames are simply appended (and each sync also commits the file size).
+    prealloc_failed_ = true;
+    if (!absl::IsUnimplemented(s)) {
+      spdlog::warn("wal {}: cannot preallocate segment {}: {}", dir_, file_segment_, s.ToString());
+    }
+    return;
+  }
+  zeroed_end_ = target;
+}
+
+void Writer::TrimPreallocated() {
+  if (!preallocated_) return;
+  preallocated_ = false;
+  // A segment left with a zero tail still reads correctly (readers take it as the end), so a
+  // failure here only costs disk space until the segment is deleted.
+  if (absl::Status s = env_->Truncate(SegmentPath(dir_, file_segment_), good_size_); !s.ok()) {
+    spdlog::warn("wal {}: cannot cut the preallocated tail of segment {}: {}", dir_, file_segment_,
+                 s.ToString());
+  }
 }
 
 absl::Status Writer::WriteGroup(std::span<Waiter* const> group) {
@@ -167,8 +267,10 @@ absl::Status Writer::WriteGroup(std::span<Waiter* const> group) {
       s = file_->Close();
       file_.reset();
       if (!s.ok()) return s;  // contents were synced; the next Write opens a new segment
+      TrimPreallocated();
       if (s = OpenSegment(file_segment_ + 1); !s.ok()) return s;
     }
+    PreallocateFor(cur_size_ + w->frame.size());
     s = file_->Append(w->frame);
     cur_size_ += w->frame.size();
     if (!s.ok()) break;
@@ -196,6 +298,9 @@ absl::Status Writer::DoRoll() {
       damaged_ = true;
       return s;
     }
+    good_size_ = cur_size_;
+    file_.reset();
+    TrimPreallocated();
   }
   return OpenSegment(file_segment_ + 1);
 }
@@ -208,6 +313,10 @@ absl::Status Writer::DoClose() {
     absl::Status c = file_->Close();
     if (s.ok()) s = c;
     file_.reset();
+    if (s.ok()) {
+      good_size_ = cur_size_;
+      TrimPreallocated();
+    }
   }
   return s;
 }
@@ -260,11 +369,11 @@ absl::Status Writer::Submit(Waiter* w) {
 }
 
 absl::Status Writer::Write(std::span<const std::string> records) {
-  return records.empty() ? absl::OkStatus() : WriteFrame(BuildFrame(records));
+  return records.empty() ? absl::OkStatus() : WriteFrame(BuildFrame(records, opts_.zstd_level));
 }
 
 absl::Status Writer::Write(std::span<const std::string_view> records) {
-  return records.empty() ? absl::OkStatus() : WriteFrame(BuildFrame(records));
+  return records.empty() ? absl::OkStatus() : WriteFrame(BuildFrame(records, opts_.zstd_level));
 }
 
 absl::Status Writer::WriteFrame(absl::StatusOr<std::string> frame) {
@@ -380,9 +489,10 @@ bool Reader::ReadFrameInSegments() {
       file_ = *std::move(f);
       file_size_ = *size;
       frame_end_ = 0;
+      zero_tail_ = false;
     }
     uint64_t left = file_size_ - frame_end_;
-    if (left == 0) {
+    if (left == 0 || zero_tail_) {
       file_.reset();
       if (seg_index_ + 1 >= segments_.size()) {
         done_ = true;  // stays on the last segment so segment()/offset() name the end
@@ -392,13 +502,36 @@ bool Reader::ReadFrameInSegments() {
       continue;
     }
     if (left < kHeaderSize) {
+      // A writer preallocates zeros after its frames (WriterOptions::preallocate_bytes); a
+      // crash may leave them: they end the segment cleanly.
+      switch (CheckRestIsZero(0)) {
+        case Tail::kZero:
+          continue;
+        case Tail::kStopped:
+          return false;
+        case Tail::kData:
+          break;
+      }
       return Corrupt(absl::StrCat("torn frame header (", left, " bytes left)"));
     }
     if (!ReadExact(kHeaderSize, &header_)) return false;
     auto type = static_cast<uint8_t>(header_[0]);
     uint32_t len = base::DecodeFixed32(header_.data() + 1);
     uint32_t want_crc = base::UnmaskCrc(base::DecodeFixed32(header_.data() + 5));
-    if (type != kFrameBatch) return Corrupt(absl::StrCat("invalid frame type ", type));
+    if (header_ == std::string_view("\0\0\0\0\0\0\0\0\0", kHeaderSize)) {
+      switch (CheckRestIsZero(kHeaderSize)) {
+        case Tail::kZero:
+          continue;
+        case Tail::kStopped:
+          return false;
+        case Tail::kData:
+          break;
+      }
+      return Corrupt("invalid frame type 0 (zero bytes followed by data)");
+    }
+    if (type != kFrameBatch && type != kFrameZstdBatch) {
+      return Corrupt(absl::StrCat("invalid frame type ", type));
+    }
     if (len > kMaxFrameSize) return Corrupt(absl::StrCat("invalid frame length ", len));
     if (len > left - kHeaderSize) {
       return Corrupt(absl::StrCat("frame of ", len, " bytes cut short: ", left - kHeaderSize,
@@ -408,23 +541,55 @@ bool Reader::ReadFrameInSegments() {
     uint32_t crc = base::Crc32c(std::string_view(header_).substr(0, 5));
     crc = base::Crc32c(frame_, crc);
     if (crc != want_crc) return Corrupt("crc mismatch");
-    // Validate the whole payload now so a frame is replayed entirely or not at all.
-    std::string_view p = frame_;
-    uint64_t count;
-    if (!base::GetVarint64(&p, &count) || count > p.size()) {
-      return Corrupt("malformed frame payload");
+    if (type == kFrameBatch) return AcceptPayload(frame_, len);
+    std::string_view z = frame_;
+    uint64_t raw_len;
+    if (!base::GetVarint64(&z, &raw_len) || raw_len > kMaxFrameSize) {
+      return Corrupt("malformed compressed frame (length)");
     }
-    std::string_view records = p;
-    for (uint64_t i = 0; i < count; ++i) {
-      std::string_view rec;
-      if (!base::GetLengthPrefixed(&p, &rec)) return Corrupt("malformed frame payload");
+    // Bounds the allocation by what the compressed bytes can expand to: every zstd block has
+    // a 3-byte header and holds at most 128 KiB.
+    if (raw_len > (z.size() / 3 + 1) * (128 << 10)) {
+      return Corrupt("malformed compressed frame (length)");
     }
-    if (!p.empty()) return Corrupt("malformed frame payload (trailing bytes)");
-    pending_ = records;
-    pending_count_ = count;
-    frame_end_ += kHeaderSize + len;
-    return true;
+    raw_.resize(raw_len);
+    const size_t n =
+        ZSTD_decompressDCtx(ThreadDCtx(), raw_.data(), raw_.size(), z.data(), z.size());
+    if (ZSTD_isError(n) || n != raw_len) return Corrupt("malformed compressed frame");
+    return AcceptPayload(raw_, len);
   }
+}
+
+bool Reader::AcceptPayload(std::string_view payload, uint64_t stored_len) {
+  // Validate the whole payload now so a frame is replayed entirely or not at all.
+  std::string_view p = payload;
+  uint64_t count;
+  if (!base::GetVarint64(&p, &count) || count > p.size()) {
+    return Corrupt("malformed frame payload");
+  }
+  std::string_view records = p;
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string_view rec;
+    if (!base::GetLengthPrefixed(&p, &rec)) return Corrupt("malformed frame payload");
+  }
+  if (!p.empty()) return Corrupt("malformed frame payload (trailing bytes)");
+  pending_ = records;
+  pending_count_ = count;
+  frame_end_ += kHeaderSize + stored_len;
+  return true;
+}
+
+Reader::Tail Reader::CheckRestIsZero(uint64_t consumed) {
+  uint64_t left = file_size_ - frame_end_ - consumed;
+  std::string buf;
+  while (left > 0) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(left, 64 << 10));
+    if (!ReadExact(n, &buf)) return Tail::kStopped;
+    if (std::any_of(buf.begin(), buf.end(), [](char c) { return c != 0; })) return Tail::kData;
+    left -= n;
+  }
+  zero_tail_ = true;  // offset() stays at the end of the last frame
+  return Tail::kZero;
 }
 
 bool Reader::Next(std::string_view* record) {

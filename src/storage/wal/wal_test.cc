@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "base/coding.h"
+#include "base/crc32c.h"
 #include "base/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -172,7 +174,8 @@ TEST_F(WalTest, TornTailAtEveryOffsetKeepsEarlierBatches) {
   std::vector<std::string> earlier;
   uint64_t good_size;
   {
-    auto w = Writer::Open(env_, dir_);
+    // No preallocation, so that the file's size is where the next frame goes.
+    auto w = Writer::Open(env_, dir_, WriterOptions{.preallocate_bytes = 0});
     ASSERT_TRUE(w.ok());
     for (int i = 0; i < 4; ++i) {
       ASSERT_TRUE((*w)->Write(Batch(i, 3)).ok());
@@ -184,17 +187,23 @@ TEST_F(WalTest, TornTailAtEveryOffsetKeepsEarlierBatches) {
   }
   std::string full = *env_->ReadFileToString(SegmentPath(dir_, 1));
   ASSERT_GT(full.size(), good_size);
-  for (uint64_t cut = good_size; cut < full.size(); ++cut) {
+  // Torn at every offset, and so with preallocated zeros after the torn frame.
+  for (uint64_t cut = good_size; cut < 2 * full.size() - good_size; ++cut) {
+    const bool zeros = cut >= full.size();
+    const uint64_t at = zeros ? cut - (full.size() - good_size) : cut;
+    SCOPED_TRACE(zeros ? "zero tail" : "no zero tail");
     std::string d = absl::StrCat(root_, "/torn", cut);
     ASSERT_TRUE(env_->CreateDir(d).ok());
-    ASSERT_TRUE(env_->WriteStringToFileAtomic(SegmentPath(d, 1), full.substr(0, cut)).ok());
+    ASSERT_TRUE(env_->WriteStringToFileAtomic(
+                        SegmentPath(d, 1), full.substr(0, at) + std::string(zeros ? 5000 : 0, '\0'))
+                    .ok());
     auto r = Reader::Open(env_, d);
     ASSERT_TRUE(r.ok());
     std::vector<std::string> got;
     std::string rec;
     while ((*r)->Next(&rec)) got.push_back(rec);
     EXPECT_EQ(got, earlier) << cut;
-    if (cut == good_size) {
+    if (at == good_size) {
       EXPECT_TRUE((*r)->status().ok());
     } else {
       EXPECT_TRUE(absl::IsDataLoss((*r)->status())) << cut;
@@ -202,8 +211,9 @@ TEST_F(WalTest, TornTailAtEveryOffsetKeepsEarlierBatches) {
                   HasSubstr(absl::StrCat("wal segment 00000001 offset ", good_size)));
     }
     ASSERT_TRUE((*r)->Repair().ok());
-    EXPECT_EQ(*env_->FileSize(SegmentPath(d, 1)), good_size);
-    if (cut == good_size + 3) {
+    EXPECT_EQ(*env_->FileSize(SegmentPath(d, 1)),
+              at == good_size && zeros ? good_size + 5000 : good_size);
+    if (at == good_size + 3) {
       // After repair, a writer continues in a new segment and everything reads cleanly.
       auto w = Writer::Open(env_, d);
       ASSERT_TRUE(w.ok());
@@ -222,7 +232,7 @@ TEST_F(WalTest, TornTailAtEveryOffsetKeepsEarlierBatches) {
 // offsets of segment 1.
 std::vector<uint64_t> WriteTwoSegments(base::Env* env, const std::string& dir) {
   std::vector<uint64_t> frame_starts;
-  auto w = Writer::Open(env, dir);
+  auto w = Writer::Open(env, dir, WriterOptions{.preallocate_bytes = 0});
   EXPECT_TRUE(w.ok());
   for (int i = 0; i < 5; ++i) {
     frame_starts.push_back(*env->FileSize(SegmentPath(dir, 1)));
@@ -243,7 +253,7 @@ void FlipByte(base::Env* env, const std::string& path, uint64_t offset) {
 TEST_F(WalTest, BitFlipInTheLastSegmentIsDataLossAndRepairTruncatesThere) {
   std::vector<uint64_t> frame_starts;
   {
-    auto w = Writer::Open(env_, dir_);
+    auto w = Writer::Open(env_, dir_, WriterOptions{.preallocate_bytes = 0});
     ASSERT_TRUE(w.ok());
     for (int i = 0; i < 5; ++i) {
       frame_starts.push_back(*env_->FileSize(SegmentPath(dir_, 1)));
@@ -354,17 +364,221 @@ TEST_F(WalTest, RangeReaderNeverTruncatesASegmentBeforeTheLogsLastOne) {
   EXPECT_EQ(*ListSegments(env_, dir_), (std::vector<uint64_t>{1, 2}));
 }
 
-TEST_F(WalTest, ZeroFilledTailIsDetected) {
+void AppendBytes(base::Env* env, const std::string& path, std::string_view bytes) {
+  auto f = env->NewAppendableFile(path);
+  ASSERT_TRUE(f.ok()) << f.status();
+  ASSERT_TRUE((*f)->Append(bytes).ok());
+  ASSERT_TRUE((*f)->Close().ok());
+}
+
+// A frame with the given type and stored payload and a valid CRC.
+std::string RawFrame(uint8_t type, std::string_view payload) {
+  std::string f(9, '\0');
+  f[0] = static_cast<char>(type);
+  base::EncodeFixed32(f.data() + 1, static_cast<uint32_t>(payload.size()));
+  f.append(payload);
+  uint32_t crc = base::Crc32c(std::string_view(f).substr(0, 5));
+  crc = base::Crc32c(std::string_view(f).substr(9), crc);
+  base::EncodeFixed32(f.data() + 5, base::MaskCrc(crc));
+  return f;
+}
+
+// Preallocated zeros a crash left after the last frame (WriterOptions::preallocate_bytes) are
+// the clean end of the log: no DataLoss, nothing for Repair to do.
+TEST_F(WalTest, ZeroFilledTailIsTheCleanEnd) {
+  for (size_t zeros : {1, 8, 9, 4096, 200000}) {
+    SCOPED_TRACE(zeros);
+    ASSERT_TRUE(env_->RemoveDirRecursive(dir_).ok());
+    {
+      auto w = Writer::Open(env_, dir_);
+      ASSERT_TRUE((*w)->Write(Batch(1, 1)).ok());
+    }
+    const std::string seg = SegmentPath(dir_, 1);
+    const uint64_t size = *env_->FileSize(seg);
+    ASSERT_NO_FATAL_FAILURE(AppendBytes(env_, seg, std::string(zeros, '\0')));
+    auto r = Reader::Open(env_, dir_);
+    std::string rec;
+    std::vector<std::string> got;
+    while ((*r)->Next(&rec)) got.push_back(rec);
+    EXPECT_EQ(got, Batch(1, 1));
+    EXPECT_TRUE((*r)->status().ok()) << (*r)->status();
+    EXPECT_EQ((*r)->offset(), size);  // the end of the last frame, not of the zeros
+    ASSERT_TRUE((*r)->Repair().ok());
+    EXPECT_EQ(*env_->FileSize(seg), size + zeros);
+  }
+}
+
+TEST_F(WalTest, SegmentOfOnlyZerosIsEmpty) {
+  // A crash after a segment was created and preallocated, before its first frame.
+  ASSERT_TRUE(env_->CreateDir(dir_).ok());
+  ASSERT_NO_FATAL_FAILURE(AppendBytes(env_, SegmentPath(dir_, 1), std::string(1 << 16, '\0')));
+  absl::Status st;
+  EXPECT_TRUE(ReadAll(env_, dir_, &st).empty());
+  EXPECT_TRUE(st.ok()) << st;
+  // ... and the log goes on in the next segment.
   {
     auto w = Writer::Open(env_, dir_);
-    ASSERT_TRUE((*w)->Write(Batch(1, 1)).ok());
+    EXPECT_EQ((*w)->Segment(), 2u);
+    ASSERT_TRUE((*w)->Write(Batch(2, 2)).ok());
   }
-  auto f = env_->NewAppendableFile(SegmentPath(dir_, 1));
-  ASSERT_TRUE((*f)->Append(std::string(4096, '\0')).ok());
-  ASSERT_TRUE((*f)->Close().ok());
+  EXPECT_EQ(ReadAll(env_, dir_, &st), Batch(2, 2));
+  EXPECT_TRUE(st.ok()) << st;
+}
+
+TEST_F(WalTest, ZeroTailOfAnEarlierSegmentIsNotDamage) {
+  // A crash left segment 1 preallocated; the restarted writer went on in segment 2.
+  {
+    auto w = Writer::Open(env_, dir_);
+    ASSERT_TRUE((*w)->Write(Batch(1, 2)).ok());
+  }
+  ASSERT_NO_FATAL_FAILURE(AppendBytes(env_, SegmentPath(dir_, 1), std::string(70000, '\0')));
+  {
+    auto w = Writer::Open(env_, dir_);
+    ASSERT_TRUE((*w)->Write(Batch(2, 2)).ok());
+  }
+  auto r = Reader::Open(env_, dir_);
+  std::string rec;
+  std::vector<std::string> got;
+  while ((*r)->Next(&rec)) got.push_back(rec);
+  auto want = Batch(1, 2);
+  for (const auto& b : Batch(2, 2)) want.push_back(b);
+  EXPECT_EQ(got, want);
+  EXPECT_TRUE((*r)->status().ok()) << (*r)->status();
+  EXPECT_EQ((*r)->skipped_corruptions(), 0u);
+}
+
+TEST_F(WalTest, ZerosFollowedByDataAreCorruption) {
+  // E.g. a page of a frame reached the disk but the page with its header did not: the frame
+  // was never acknowledged, but it is not a clean end either.
+  for (bool last : {true, false}) {
+    SCOPED_TRACE(last);
+    ASSERT_TRUE(env_->RemoveDirRecursive(dir_).ok());
+    {
+      auto w = Writer::Open(env_, dir_);
+      ASSERT_TRUE((*w)->Write(Batch(1, 1)).ok());
+    }
+    const uint64_t size = *env_->FileSize(SegmentPath(dir_, 1));
+    std::string tail(100000, '\0');
+    tail[99000] = 'x';
+    ASSERT_NO_FATAL_FAILURE(AppendBytes(env_, SegmentPath(dir_, 1), tail));
+    if (!last) {
+      auto w = Writer::Open(env_, dir_);
+      ASSERT_TRUE((*w)->Write(Batch(2, 1)).ok());
+    }
+    auto r = Reader::Open(env_, dir_);
+    std::string rec;
+    int n = 0;
+    while ((*r)->Next(&rec)) ++n;
+    EXPECT_EQ(n, last ? 1 : 2);
+    EXPECT_TRUE(absl::IsDataLoss((*r)->status())) << (*r)->status();
+    EXPECT_THAT((*r)->status().message(), HasSubstr("invalid frame type 0"));
+    EXPECT_EQ((*r)->skipped_corruptions(), last ? 0u : 1u);
+    ASSERT_TRUE((*r)->Repair().ok());
+    if (last) {
+      EXPECT_EQ(*env_->FileSize(SegmentPath(dir_, 1)), size);
+    }
+  }
+}
+
+// Sizes of every segment, and the offset a reader of just that segment ends at.
+std::vector<std::pair<uint64_t, uint64_t>> SegmentSizesAndEnds(base::Env* env,
+                                                               const std::string& dir) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  const std::vector<uint64_t> segs = ListSegments(env, dir).value();
+  for (uint64_t n : segs) {
+    auto r = Reader::Open(env, dir, n, n);
+    std::string rec;
+    while ((*r)->Next(&rec)) {
+    }
+    EXPECT_TRUE((*r)->status().ok()) << (*r)->status();
+    out.emplace_back(*env->FileSize(SegmentPath(dir, n)), (*r)->offset());
+  }
+  return out;
+}
+
+TEST_F(WalTest, PreallocatedZerosAreCutOnRollAndCloseAndSurviveAKill) {
+  const WriterOptions opts{.segment_size = 64 << 10, .preallocate_bytes = 16 << 10};
+  std::vector<std::string> want;
+  const std::string copy = root_ + "/killed";
+  {
+    auto w = Writer::Open(env_, dir_, opts);
+    ASSERT_TRUE(w.ok());
+    for (int i = 0; i < 2000; ++i) {
+      auto b = Batch(i, 3);
+      ASSERT_TRUE((*w)->Write(b).ok());
+      want.insert(want.end(), b.begin(), b.end());
+    }
+    ASSERT_GT((*w)->Segment(), 1u);
+    // The open segment is ahead of its frames by preallocated zeros.
+    auto open = SegmentSizesAndEnds(env_, dir_).back();
+    EXPECT_GT(open.first, open.second);
+    EXPECT_LE(open.first, open.second + (16 << 10) + 4096);
+    // What a kill -9 leaves now (the page cache holds every written byte).
+    ASSERT_TRUE(env_->CreateDir(copy).ok());
+    const std::vector<uint64_t> segs = ListSegments(env_, dir_).value();
+    for (uint64_t n : segs) {
+      AppendBytes(env_, SegmentPath(copy, n), *env_->ReadFileToString(SegmentPath(dir_, n)));
+    }
+    ASSERT_TRUE((*w)->NextSegment().ok());
+    auto b = Batch(5000, 1);
+    ASSERT_TRUE((*w)->Write(b).ok());
+    want.insert(want.end(), b.begin(), b.end());
+  }
   absl::Status st;
-  EXPECT_EQ(ReadAll(env_, dir_, &st), Batch(1, 1));
-  EXPECT_THAT(st.message(), HasSubstr("invalid frame type 0"));
+  auto killed = ReadAll(env_, copy, &st);
+  EXPECT_TRUE(st.ok()) << st;
+  EXPECT_EQ(killed, std::vector<std::string>(want.begin(), want.end() - 1));
+  EXPECT_EQ(ReadAll(env_, dir_, &st), want);
+  EXPECT_TRUE(st.ok()) << st;
+  // Rolled and closed segments are cut to their frames.
+  for (const auto& [size, end] : SegmentSizesAndEnds(env_, dir_)) EXPECT_EQ(size, end);
+}
+
+TEST_F(WalTest, CompressedFramesAreSmallerAndMixWithPlainOnes) {
+  std::vector<std::string> big;
+  for (int i = 0; i < 100; ++i)
+    big.push_back(absl::StrCat("metric{job=\"api\",i=\"", i % 10, "\"} 1"));
+  size_t raw = 0;
+  for (const auto& b : big) raw += b.size() + 1;
+  std::vector<std::string> want;
+  for (int level : {0, 1, 3, 0}) {
+    auto w = Writer::Open(env_, dir_, WriterOptions{.zstd_level = level});
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Write(big).ok());
+    ASSERT_TRUE((*w)->Write(Batch(level, 1)).ok());  // too small to compress
+    want.insert(want.end(), big.begin(), big.end());
+    auto b = Batch(level, 1);
+    want.insert(want.end(), b.begin(), b.end());
+    ASSERT_TRUE((*w)->Close().ok());
+    const uint64_t size = *env_->FileSize(SegmentPath(dir_, (*w)->Segment()));
+    if (level == 0) {
+      EXPECT_GT(size, raw);
+    } else {
+      EXPECT_LT(size, raw / 3);
+    }
+  }
+  absl::Status st;
+  EXPECT_EQ(ReadAll(env_, dir_, &st), want);
+  EXPECT_TRUE(st.ok()) << st;
+}
+
+TEST_F(WalTest, MalformedCompressedFrameIsDataLoss) {
+  // A frame whose CRC is right but whose compressed payload is not (a writer bug, or damage
+  // that happens to keep the CRC): DataLoss like any other bad frame, never a crash.
+  std::string good_payload = std::string("\x01\x03", 2) + "abc";
+  std::string ok_frame = RawFrame(1, good_payload);
+  for (const std::string& payload :
+       {std::string("\x05garbage"), std::string("\xff\xff\xff\xff\x7f"), std::string(),
+        std::string("\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80x")}) {
+    ASSERT_TRUE(env_->RemoveDirRecursive(dir_).ok());
+    ASSERT_TRUE(env_->CreateDir(dir_).ok());
+    ASSERT_NO_FATAL_FAILURE(
+        AppendBytes(env_, SegmentPath(dir_, 1), ok_frame + RawFrame(2, payload)));
+    absl::Status st;
+    EXPECT_EQ(ReadAll(env_, dir_, &st), std::vector<std::string>{"abc"});
+    EXPECT_TRUE(absl::IsDataLoss(st)) << st;
+    EXPECT_THAT(st.message(), HasSubstr("compressed frame"));
+  }
 }
 
 TEST_F(WalTest, PowerLossAfterWriteReturnedLosesNothingAcknowledged) {
