@@ -216,6 +216,11 @@ absl::Status ChunkMapper::NewFileLocked() {
   }
   f.size = kChunkFileHeaderSize;
   f.reader = std::move(*r);
+  // Reads of this file go through the mapping as it grows (no pread, no copy per chunk); the
+  // reservation is address space only. Without a mapping, Read falls back to pread.
+  absl::StatusOr<std::unique_ptr<base::MemoryRegion>> region =
+      env_->NewGrowingMemoryRegion(f.path, std::max<uint64_t>(opts_.max_file_size, f.size));
+  if (region.ok()) f.region = std::move(*region);
   ++next_file_;
   writer_ = std::move(*w);
   broken_ = false;
@@ -234,11 +239,19 @@ void ChunkMapper::SealLocked() {
     writer_.reset();
   }
   broken_ = false;
-  // Without a mapping the file stays readable through pread.
-  absl::StatusOr<std::unique_ptr<base::MemoryRegion>> region = env_->NewMemoryRegion(current_->path);
+  // The mapping made when the file was created covers it unless a record outgrew the
+  // reservation (or mapping failed): then map the whole file now. Without any mapping the file
+  // stays readable through pread.
+  absl::StatusOr<std::unique_ptr<base::MemoryRegion>> region = absl::UnimplementedError("");
+  if (current_->region == nullptr || current_->region->data().size() < current_->size) {
+    region = env_->NewMemoryRegion(current_->path);
+  }
   absl::MutexLock l(&mu_);
   current_->sealed = true;
   if (region.ok()) current_->region = std::move(*region);
+  if (current_->region != nullptr && current_->region->data().size() >= current_->size) {
+    current_->reader.reset();  // readers holding it keep it; the descriptor goes with them
+  }
   current_ = nullptr;
 }
 
@@ -306,7 +319,6 @@ absl::StatusOr<uint64_t> ChunkMapper::Write(uint64_t series_ref, int64_t min_t, 
 absl::StatusOr<chunk::ChunkData> ChunkMapper::Read(uint64_t ref) const {
   const uint32_t number = ChunkRefFile(ref);
   const uint64_t offset = ChunkRefOffset(ref);
-  std::string path;
   uint64_t size = 0;
   std::shared_ptr<const base::MemoryRegion> region;
   std::shared_ptr<const base::RandomAccessFile> reader;
@@ -318,42 +330,49 @@ absl::StatusOr<chunk::ChunkData> ChunkMapper::Read(uint64_t ref) const {
                                               ": reference ", absl::Hex(ref),
                                               " names a file that was truncated or never written"));
     }
-    path = it->second.path;
-    size = it->second.size;
-    region = it->second.region;
-    reader = it->second.reader;
+    const File& f = it->second;
+    size = f.size;
+    // The mapping unless the written bytes outgrew it and pread can still reach them.
+    if (f.region != nullptr && (f.reader == nullptr || f.region->data().size() >= size)) {
+      region = f.region;
+    } else {
+      reader = f.reader;
+    }
   }
+  // The path only for messages: built on the error path, not per read (this is the query hot
+  // path, a few hundred thousand reads per dashboard query).
+  auto path = [&] { return base::JoinPath(dir_, ChunkFileName(number)); };
   if (region != nullptr) {
     std::string_view data = region->data();
     if (data.size() < size) {
-      return Corrupt(path, data.size(),
+      return Corrupt(path(), data.size(),
                      absl::StrCat("file is ", data.size(), " bytes, ", size, " were written"));
     }
-    absl::StatusOr<ChunkRecord> rec = DecodeChunkRecord(data.substr(0, size), offset, path);
-    if (!rec.ok()) return rec.status();
+    absl::StatusOr<ChunkRecord> rec = DecodeChunkRecord(data.substr(0, size), offset, "");
+    if (!rec.ok()) return DecodeChunkRecord(data.substr(0, size), offset, path()).status();
     return chunk::ChunkData{rec->min_t, rec->max_t, rec->bytes, std::move(region)};
   }
   if (offset < kChunkFileHeaderSize || offset + kChunkRecordOverhead > size) {
-    return Corrupt(path, offset,
+    return Corrupt(path(), offset,
                    absl::StrCat("reference outside the record area [", kChunkFileHeaderSize, ", ",
                                 size, ")"));
   }
   char head[kChunkRecordHeaderSize];
   absl::StatusOr<std::string_view> h = reader->Read(offset, sizeof(head), head);
   if (!h.ok()) return h.status();
-  if (h->size() != sizeof(head)) return Corrupt(path, offset, "file shorter than written");
+  if (h->size() != sizeof(head)) return Corrupt(path(), offset, "file shorter than written");
   const uint64_t len = base::DecodeFixed32(h->data() + 24);
   if (len > size - offset - kChunkRecordOverhead) {
-    return Corrupt(path, offset,
+    return Corrupt(path(), offset,
                    absl::StrCat("chunk length ", len, " runs past the end of the written data (",
                                 size - offset - kChunkRecordOverhead, " bytes left)"));
   }
   auto buf = std::make_shared<std::string>(kChunkRecordOverhead + len, '\0');
   absl::StatusOr<std::string_view> got = reader->Read(offset, buf->size(), buf->data());
   if (!got.ok()) return got.status();
-  if (got->size() != buf->size()) return Corrupt(path, offset, "file shorter than written");
+  if (got->size() != buf->size()) return Corrupt(path(), offset, "file shorter than written");
   if (got->data() != buf->data()) buf->assign(got->data(), got->size());
-  absl::StatusOr<ChunkRecord> rec = ParseRecord(*buf, path, offset);
+  absl::StatusOr<ChunkRecord> rec = ParseRecord(*buf, path(), offset);
   if (!rec.ok()) return rec.status();
   return chunk::ChunkData{rec->min_t, rec->max_t, rec->bytes,
                           std::shared_ptr<const void>(std::move(buf))};
@@ -402,7 +421,7 @@ absl::Status ChunkMapper::ForEachChunk(
   std::string scratch;
   for (const Snap& f : files) {
     std::string_view data;
-    if (f.region != nullptr) {
+    if (f.region != nullptr && (f.reader == nullptr || f.region->data().size() >= f.size)) {
       data = f.region->data().substr(0, f.size);
     } else {
       scratch.resize(f.size);

@@ -20,7 +20,13 @@
 // by `write_mu_`, which is held across the file I/O (one append + flush per chunk). The file
 // table has its own mutex `mu_`, held only briefly to publish or look up a file, so a Read never
 // waits for a writer's I/O: it copies what it needs under `mu_` shared, then reads without
-// locks (rolled files through a shared mmap, the current file through pread).
+// locks. Every file is read through a shared mmap: a rolled file's, and the current file's,
+// which is mapped with max_file_size reserved when the file is created (Env::
+// NewGrowingMemoryRegion), so records written later show through it; a Read never touches
+// bytes past the published `size`. Reads return views into the mapping (no copy), which keeps
+// them alive after Truncate removes the file. Only when a mapping cannot be made (an Env
+// without mmap, or a record larger than the reservation) is the current file read with pread
+// into a copy.
 // Lock order: write_mu_ before mu_.
 #pragma once
 
@@ -96,7 +102,7 @@ class ChunkMapper {
   absl::StatusOr<uint64_t> Write(uint64_t series_ref, int64_t min_t, int64_t max_t,
                                  std::string_view bytes) ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
   // The chunk at `ref`, CRC-checked. `owner` keeps the bytes alive (the file's mapping, or a
-  // copy for the current file) even after Truncate removes the file.
+  // copy when the file could not be mapped) even after Truncate removes the file.
   // NotFound for a ref whose file was removed or never existed; DataLoss on corruption.
   absl::StatusOr<chunk::ChunkData> Read(uint64_t ref) const ABSL_LOCKS_EXCLUDED(mu_);
   // Deletes every file whose chunks all end before `mint` (the current one included, after
@@ -118,16 +124,18 @@ class ChunkMapper {
   const std::string& dir() const { return dir_; }
 
  private:
-  // A file's immutable identity plus what readers need; `size`, `max_t`, `sealed` and
-  // `region` change only with both mutexes held, so holding either one is enough to read them.
+  // A file's immutable identity plus what readers need; `size`, `max_t`, `sealed`, `region`
+  // and `reader` change only with both mutexes held, so holding either one is enough to read
+  // them. `region` may be longer than the file (the current file's reservation): only its
+  // first `size` bytes are ever read.
   struct File {
     uint32_t number = 0;
     std::string path;
     uint64_t size = 0;  // bytes known to be written and flushed (readable)
     int64_t max_t = INT64_MIN;  // largest max_t of its records
     bool sealed = false;        // rolled: immutable, read through `region`
-    std::shared_ptr<const base::MemoryRegion> region;      // sealed files (if mmap worked)
-    std::shared_ptr<const base::RandomAccessFile> reader;  // fallback / current file
+    std::shared_ptr<const base::MemoryRegion> region;      // if mmap worked
+    std::shared_ptr<const base::RandomAccessFile> reader;  // current file: pread fallback
   };
 
   ChunkMapper(base::Env* env, std::string dir, ChunkMapperOptions opts);
@@ -136,7 +144,7 @@ class ChunkMapper {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   // Starts file `next_file_` as the current one.
   absl::Status NewFileLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_);
-  // Closes the current file and maps it for reading.
+  // Closes the current file and maps it for reading (unless its mapping covers it already).
   void SealLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   // After a failed append: drop the writer, cut the file back to its good size, reopen.
   absl::Status RecoverLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);

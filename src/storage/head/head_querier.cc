@@ -1,10 +1,18 @@
-// The head's storage::Querier. Select snapshots the matching series under their stripe locks
-// (sealed chunks by shared pointer, the open chunk by copy), so the returned SeriesSet and its
-// iterators never touch head state again and can be read at leisure. A series with
-// out-of-order data has its chunks merged (MergeOverlappingChunks) after the lock is released.
+// The head's storage::Querier. Select lists the matching series and sorts them into label
+// order up front; their chunks are snapshotted lazily, a small batch at a
+// time in Next (sealed chunks by shared pointer or as views into the chunk files' mappings, the
+// open chunk by copy), so a query holds the chunks of a few series at once rather than of all
+// of them. Each batch looks its series up again by ref under a short Head::ReadGuard, so
+// garbage collection never waits for a whole query; a series with out-of-order data has its
+// chunks merged (MergeOverlappingChunks) after the locks are released.
+//
+// Consistency: a set returns each series as it is when its batch is read, not as of Select:
+// samples appended meanwhile are included, a series garbage-collected meanwhile is skipped and
+// one truncated meanwhile returns what is left. (A Tsdb copies its block list right after the
+// head's Select; a block cut and the head truncated after that, while the set is still being
+// read, would be missing from the answer: see tsdb.cc.)
 
 #include <algorithm>
-#include <functional>
 #include <limits>
 #include <set>
 #include <string>
@@ -68,6 +76,92 @@ void SortByLabels(std::vector<MemSeries*>& series) {
   series.swap(sorted);
 }
 
+// Whether `s` has samples in [mint, maxt]. REQUIRES: its stripe lock.
+bool InRange(const MemSeries& s, int64_t mint, int64_t maxt) {
+  return !s.empty() && s.max_t() >= mint && s.min_t() <= maxt;
+}
+
+absl::Status SeriesError(const labels::Labels& lset, const absl::Status& st) {
+  return absl::Status(st.code(),
+                      absl::StrCat("reading head series ", lset.ToString(), ": ", st.message()));
+}
+
+// The lazy set behind Select / SelectLabels.
+// Thread-safety: one thread at a time; must not outlive the head.
+class HeadSeriesSet final : public SeriesSet {
+ public:
+  HeadSeriesSet(Head* head, int64_t mint, int64_t maxt, bool labels_only,
+                std::vector<uint64_t> list)
+      : head_(head), mint_(mint), maxt_(maxt), labels_only_(labels_only), list_(std::move(list)) {}
+
+  bool Next() override {
+    if (!err_.ok()) return false;
+    if (++pos_ < batch_.size()) return true;
+    if (FillBatch()) return true;  // pos_ = 0
+    batch_.clear();
+    return false;
+  }
+  const Series& At() const override { return *batch_[pos_]; }
+  absl::Status Err() const override { return err_; }
+
+ private:
+  // Series snapshotted per ReadGuard (and Head lookup round): amortizes the guard while keeping
+  // what a set holds at once small.
+  static constexpr size_t kBatch = 16;
+
+  // Snapshots the next series of list_ into batch_ (skipping those without chunks in range)
+  // until it holds at least one or the list ends. False on error (err_ set) or at the end.
+  bool FillBatch() {
+    batch_.clear();
+    pos_ = 0;
+    while (batch_.empty() && next_ < list_.size()) {
+      const size_t end = std::min(list_.size(), next_ + kBatch);
+      std::vector<chunk::ChunkData> chunks;
+      {
+        Head::ReadGuard guard(head_);
+        for (; next_ < end; ++next_) {
+          MemSeries* s = head_->GetByRef(list_[next_]);
+          if (s == nullptr) continue;  // garbage-collected since Select
+          bool overlaps = false;
+          bool listed = false;
+          absl::Status st;
+          {
+            absl::MutexLock lock(&head_->StripeLock(s));
+            if (!InRange(*s, mint_, maxt_)) continue;  // truncated since Select
+            if (labels_only_) {
+              listed = s->HasChunkOverlapping(mint_, maxt_);
+            } else {
+              chunks.clear();
+              st = s->Snapshot(mint_, maxt_, head_->chunk_store(), &chunks, &overlaps);
+              listed = !chunks.empty();
+            }
+          }
+          if (st.ok() && overlaps) st = MergeOverlappingChunks(&chunks);
+          if (!st.ok()) {
+            err_ = SeriesError(s->Labels(), st);
+            return false;
+          }
+          if (!listed) continue;
+          batch_.push_back(std::make_unique<series::ChunkListSeries>(
+              s->Labels(), labels_only_ ? std::vector<chunk::ChunkData>{} : std::move(chunks),
+              mint_, maxt_));
+        }
+      }
+    }
+    return !batch_.empty();
+  }
+
+  Head* const head_;
+  const int64_t mint_;
+  const int64_t maxt_;
+  const bool labels_only_;
+  const std::vector<uint64_t> list_;  // refs in label order
+  size_t next_ = 0;                   // first entry of list_ not snapshotted yet
+  std::vector<std::unique_ptr<series::ChunkListSeries>> batch_;
+  size_t pos_ = static_cast<size_t>(-1);  // in batch_
+  absl::Status err_;
+};
+
 class HeadQuerier final : public Querier {
  public:
   HeadQuerier(Head* head, int64_t mint, int64_t maxt) : head_(head), mint_(mint), maxt_(maxt) {}
@@ -87,62 +181,22 @@ class HeadQuerier final : public Querier {
     if (auto rejected = series::RejectUnselective(matchers)) return rejected;
     auto refs = index::PostingsForMatchers(head_->postings(), matchers);
     if (!refs.ok()) return series::NewErrorSeriesSet(refs.status());
-    Head::ReadGuard guard(head_);
-    // Label order first (compared in their encoded form, without decoding; labels are
-    // immutable, no lock needed), then each stripe is locked once for all of its series
-    // instead of once per series.
-    std::vector<MemSeries*> found;
-    found.reserve(refs->size());
-    for (uint64_t ref : *refs) {
-      if (MemSeries* s = head_->GetByRef(ref); s != nullptr) found.push_back(s);
-    }
-    SortByLabels(found);
-    std::vector<uint32_t> by_stripe(found.size());
-    for (uint32_t i = 0; i < by_stripe.size(); ++i) by_stripe[i] = i;
-    std::sort(by_stripe.begin(), by_stripe.end(), [&](uint32_t a, uint32_t b) {
-      return std::less<const absl::Mutex*>()(&head_->StripeLock(found[a]),
-                                             &head_->StripeLock(found[b]));
-    });
-    std::vector<std::vector<chunk::ChunkData>> chunks(found.size());
-    std::vector<char> overlaps(found.size(), 0);
-    std::vector<char> listed(labels_only ? found.size() : 0, 0);
-    for (size_t i = 0; i < by_stripe.size();) {
-      absl::Mutex* mu = &head_->StripeLock(found[by_stripe[i]]);
-      absl::MutexLock lock(mu);
-      for (; i < by_stripe.size() && &head_->StripeLock(found[by_stripe[i]]) == mu; ++i) {
-        const uint32_t k = by_stripe[i];
-        const MemSeries& s = *found[k];
-        if (!InRangeLocked(s)) continue;
-        if (labels_only) {
-          listed[k] = s.HasChunkOverlapping(mint_, maxt_);
-          continue;
-        }
-        bool ov = false;
-        absl::Status st = s.Snapshot(mint_, maxt_, head_->chunk_store(), &chunks[k], &ov);
-        if (!st.ok()) return SnapshotError(s, st);
-        overlaps[k] = ov;
+    // Label order (compared in their encoded form, without decoding; labels are immutable,
+    // the guard keeps the series alive meanwhile). Whether a series has samples in range is
+    // checked when Next reads it, under its stripe lock.
+    std::vector<uint64_t> list;
+    {
+      Head::ReadGuard guard(head_);
+      std::vector<MemSeries*> found;
+      found.reserve(refs->size());
+      for (uint64_t ref : *refs) {
+        if (MemSeries* s = head_->GetByRef(ref); s != nullptr) found.push_back(s);
       }
+      SortByLabels(found);
+      list.reserve(found.size());
+      for (const MemSeries* s : found) list.push_back(s->ref());
     }
-    std::vector<std::unique_ptr<Series>> out;
-    out.reserve(found.size());
-    for (size_t k = 0; k < found.size(); ++k) {
-      if (labels_only) {
-        if (listed[k]) {
-          out.push_back(std::make_unique<series::ChunkListSeries>(
-              found[k]->Labels(), std::vector<chunk::ChunkData>{}, mint_, maxt_));
-        }
-        continue;
-      }
-      if (overlaps[k]) {
-        if (absl::Status st = MergeOverlappingChunks(&chunks[k]); !st.ok()) {
-          return SnapshotError(*found[k], st);
-        }
-      }
-      if (chunks[k].empty()) continue;
-      out.push_back(std::make_unique<series::ChunkListSeries>(found[k]->Labels(),
-                                                              std::move(chunks[k]), mint_, maxt_));
-    }
-    return series::NewVectorSeriesSet(std::move(out));
+    return std::make_unique<HeadSeriesSet>(head_, mint_, maxt_, labels_only, std::move(list));
   }
 
  public:
@@ -170,15 +224,6 @@ class HeadQuerier final : public Querier {
   }
 
  private:
-  static std::unique_ptr<SeriesSet> SnapshotError(const MemSeries& s, const absl::Status& st) {
-    return series::NewErrorSeriesSet(absl::Status(
-        st.code(),
-        absl::StrCat("reading head series ", s.Labels().ToString(), ": ", st.message())));
-  }
-
-  bool InRangeLocked(const MemSeries& s) const {
-    return !s.empty() && s.max_t() >= mint_ && s.min_t() <= maxt_;
-  }
 
   // Calls fn with the labels of every matching series that has samples in range.
   template <typename Fn>
@@ -191,7 +236,7 @@ class HeadQuerier final : public Querier {
       if (s == nullptr) continue;
       {
         absl::MutexLock lock(&head_->StripeLock(s));
-        if (!InRangeLocked(*s)) continue;
+        if (!InRange(*s, mint_, maxt_)) continue;
       }
       fn(s->Labels());
     }

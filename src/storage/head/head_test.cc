@@ -3,6 +3,7 @@
 #include <atomic>
 #include <bit>
 #include <cmath>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -402,6 +403,83 @@ TEST(HeadTest, ReplayAppliesTheSameRules) {
   EXPECT_EQ(*app->Append(0, Labels{{"__name__", "m"}}, 30, 1), 7u);
   EXPECT_GT(*app->Append(0, Labels{{"__name__", "fresh"}}, 30, 1), 9u);
   ASSERT_TRUE(app->Commit().ok());
+}
+
+// Select lists the series up front and reads their chunks lazily, a batch at a time: across
+// many batches the order holds, series created after Select are not returned, and samples a
+// listed series received before its batch was read are (the chunks are read in Next).
+TEST(HeadTest, SelectReadsSeriesLazilyInLabelOrder) {
+  HeadStorage db;
+  auto app = db.NewAppender();
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(app->Append(0, Labels{{"__name__", "m"}, {"i", std::to_string(1000 + i)}}, 10, i).ok());
+  }
+  ASSERT_TRUE(app->Commit().ok());
+  auto q = db.NewQuerier(kMinTime, kMaxTime);
+  const std::vector<labels::Matcher> m = {Eq("__name__", "m")};
+  auto set = q->Select(m);
+  auto late = db.NewAppender();
+  ASSERT_TRUE(late->Append(0, Labels{{"__name__", "m"}, {"i", "0999"}}, 10, 1).ok());  // new
+  ASSERT_TRUE(late->Append(0, Labels{{"__name__", "m"}, {"i", "1099"}}, 20, 7).ok());  // listed
+  ASSERT_TRUE(late->Commit().ok());
+  std::vector<std::string> got;
+  Samples last;
+  while (set->Next()) {
+    got.push_back(std::string(set->At().Labels().Get("i")));
+    last.clear();
+    for (auto it = set->At().Iterator(); it->Next();) last.push_back(it->At());
+  }
+  ASSERT_TRUE(set->Err().ok()) << set->Err();
+  ASSERT_EQ(got.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(got[i], std::to_string(1000 + i));
+  EXPECT_EQ(last, (Samples{{10, 99}, {20, 7}}));
+}
+
+// A Truncate between Select and Next: series garbage-collected meanwhile are skipped, series
+// truncated meanwhile return what is left, without an error (and without the truncation
+// waiting for the set).
+TEST(HeadTest, TruncateBetweenSelectAndNext) {
+  head::HeadOptions o;
+  o.chunk.max_samples = 5;
+  for (bool whole_series : {false, true}) {
+    SCOPED_TRACE(whole_series);
+    HeadStorage db(o);
+    auto app = db.NewAppender();
+    for (int i = 0; i < 40; ++i) {
+      const Labels l{{"__name__", "m"}, {"i", std::to_string(i)}};
+      // Series 0..19 get samples up to 39 s, so they survive a truncation at 30 s.
+      const int64_t end = i < 20 ? 40 : 20;
+      for (int64_t t = 0; t < end; ++t) ASSERT_TRUE(app->Append(0, l, t * 1000, 1).ok());
+    }
+    ASSERT_TRUE(app->Commit().ok());
+    const std::vector<labels::Matcher> m = {Eq("__name__", "m")};
+    auto q = db.NewQuerier(7'000, kMaxTime);
+    auto set = q->Select(m);
+    auto labels_set = q->SelectLabels(m);
+    const TruncateStats ts = db.head.Truncate(whole_series ? 30'000 : 10'000);
+    EXPECT_GT(ts.chunks_removed, 0u);
+    EXPECT_EQ(ts.series_removed, whole_series ? 20u : 0u);
+    std::map<std::string, Samples> got;
+    while (set->Next()) {
+      Samples samples;
+      for (auto it = set->At().Iterator(); it->Next();) samples.push_back(it->At());
+      got[std::string(set->At().Labels().Get("i"))] = samples;
+    }
+    EXPECT_TRUE(set->Err().ok()) << set->Err();
+    size_t listed = 0;
+    while (labels_set->Next()) ++listed;
+    EXPECT_TRUE(labels_set->Err().ok()) << labels_set->Err();
+    EXPECT_EQ(listed, got.size());
+    EXPECT_EQ(got.size(), whole_series ? 20u : 40u);
+    for (const auto& [i, samples] : got) {
+      const int64_t first = whole_series ? 30'000 : 10'000;
+      const int64_t end = std::stoi(i) < 20 ? 40'000 : 20'000;
+      ASSERT_FALSE(samples.empty()) << i;
+      EXPECT_EQ(samples.front().first, first) << i;
+      EXPECT_EQ(samples.back().first, end - 1000) << i;
+      EXPECT_EQ(samples.size(), static_cast<size_t>((end - first) / 1000)) << i;
+    }
+  }
 }
 
 }  // namespace
