@@ -10,19 +10,20 @@ namespace {
 // Debian's Abseil has its own string_view type; heterogeneous lookup needs that one.
 absl::string_view Key(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
-void InsertSorted(Postings& list, uint64_t ref) {
-  if (list.empty() || list.back() < ref) {
-    list.push_back(ref);
-    return;
-  }
-  auto it = std::lower_bound(list.begin(), list.end(), ref);
-  if (it != list.end() && *it == ref) return;
-  list.insert(it, ref);
-}
-
-void EraseSorted(Postings& list, uint64_t ref) {
-  auto it = std::lower_bound(list.begin(), list.end(), ref);
-  if (it != list.end() && *it == ref) list.erase(it);
+// The union of `lists` (each ascending). One list is copied as it is; several are
+// concatenated and sorted, which for the head's lists (disjoint values of one name) is a
+// k-way merge's work without its per-element heap operations.
+Postings Union(std::span<const RefList* const> lists) {
+  Postings out;
+  if (lists.empty()) return out;
+  if (lists.size() == 1) return lists[0]->ToPostings();
+  size_t n = 0;
+  for (const RefList* l : lists) n += l->size();
+  out.reserve(n);
+  for (const RefList* l : lists) l->AppendTo(&out);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 std::vector<std::string> SortedKeys(const auto& map) {
@@ -37,8 +38,8 @@ std::vector<std::string> SortedKeys(const auto& map) {
 
 void MemPostings::Add(uint64_t ref, const labels::Labels& lset) {
   absl::MutexLock lock(&mu_);
-  for (const auto& l : lset) InsertSorted(by_name_[l.name][l.value], ref);
-  InsertSorted(all_, ref);
+  for (const auto& l : lset) by_name_[l.name][l.value].Insert(ref);
+  all_.Insert(ref);
 }
 
 void MemPostings::Delete(uint64_t ref, const labels::Labels& lset) {
@@ -48,11 +49,11 @@ void MemPostings::Delete(uint64_t ref, const labels::Labels& lset) {
     if (n == by_name_.end()) continue;
     auto v = n->second.find(l.value);
     if (v == n->second.end()) continue;
-    EraseSorted(v->second, ref);
+    v->second.Erase(ref);
     if (v->second.empty()) n->second.erase(v);
     if (n->second.empty()) by_name_.erase(n);
   }
-  EraseSorted(all_, ref);
+  all_.Erase(ref);
 }
 
 void MemPostings::DeleteBatch(std::span<const std::pair<uint64_t, labels::Labels>> series) {
@@ -74,12 +75,12 @@ void MemPostings::DeleteBatch(std::span<const std::pair<uint64_t, labels::Labels
     for (std::string_view value : values) {
       auto v = n->second.find(Key(value));
       if (v == n->second.end()) continue;
-      v->second = Without(v->second, dead);
+      v->second.EraseAll(dead);
       if (v->second.empty()) n->second.erase(v);
     }
     if (n->second.empty()) by_name_.erase(n);
   }
-  all_ = Without(all_, dead);
+  all_.EraseAll(dead);
 }
 
 size_t MemPostings::NumLabelPairs() const {
@@ -96,42 +97,42 @@ size_t MemPostings::NumSeries() const {
 
 Postings MemPostings::PostingsFor(std::string_view name, std::string_view value) const {
   absl::ReaderMutexLock lock(&mu_);
-  if (name.empty() && value.empty()) return all_;
+  if (name.empty() && value.empty()) return all_.ToPostings();
   auto n = by_name_.find(Key(name));
   if (n == by_name_.end()) return {};
   auto v = n->second.find(Key(value));
   if (v == n->second.end()) return {};
-  return v->second;
+  return v->second.ToPostings();
 }
 
 Postings MemPostings::AllPostings() const {
   absl::ReaderMutexLock lock(&mu_);
-  return all_;
+  return all_.ToPostings();
 }
 
 Postings MemPostings::PostingsForValues(std::string_view name,
                                         absl::FunctionRef<bool(std::string_view)> pred) const {
-  std::vector<std::span<const uint64_t>> lists;
+  std::vector<const RefList*> lists;
   absl::ReaderMutexLock lock(&mu_);
   auto n = by_name_.find(Key(name));
   if (n == by_name_.end()) return {};
   for (const auto& [value, list] : n->second) {
-    if (pred(value)) lists.emplace_back(list);
+    if (pred(value)) lists.push_back(&list);
   }
-  return Merge(std::span<const std::span<const uint64_t>>(lists));
+  return Union(lists);
 }
 
 Postings MemPostings::PostingsForValueList(std::string_view name,
                                            std::span<const std::string> values) const {
-  std::vector<std::span<const uint64_t>> lists;
+  std::vector<const RefList*> lists;
   absl::ReaderMutexLock lock(&mu_);
   auto n = by_name_.find(Key(name));
   if (n == by_name_.end()) return {};
   for (const auto& value : values) {
     auto v = n->second.find(Key(value));
-    if (v != n->second.end()) lists.emplace_back(v->second);
+    if (v != n->second.end()) lists.push_back(&v->second);
   }
-  return Merge(std::span<const std::span<const uint64_t>>(lists));
+  return Union(lists);
 }
 
 std::vector<std::string> MemPostings::LabelNames() const {
@@ -152,7 +153,7 @@ std::vector<std::string> MemPostings::LabelNamesFor(std::span<const uint64_t> p)
   absl::ReaderMutexLock lock(&mu_);
   for (const auto& [name, values] : by_name_) {
     for (const auto& [_, list] : values) {
-      if (Intersects(list, p)) {
+      if (list.Intersects(p)) {
         out.push_back(name);
         break;
       }
@@ -170,7 +171,7 @@ std::vector<std::string> MemPostings::LabelValuesFor(std::string_view name,
   auto n = by_name_.find(Key(name));
   if (n == by_name_.end()) return out;
   for (const auto& [value, list] : n->second) {
-    if (Intersects(list, p)) out.push_back(value);
+    if (list.Intersects(p)) out.push_back(value);
   }
   std::sort(out.begin(), out.end());
   return out;

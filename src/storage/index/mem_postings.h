@@ -22,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "labels/labels.h"
 #include "storage/index/index_reader.h"
+#include "storage/index/ref_list.h"
 
 namespace xscaler::storage::index {
 
@@ -59,11 +60,11 @@ class MemPostings final : public IndexReader {
                                           std::span<const uint64_t> p) const override;
 
  private:
-  using ValueMap = absl::flat_hash_map<std::string, Postings>;
+  using ValueMap = absl::flat_hash_map<std::string, RefList>;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, ValueMap> by_name_ ABSL_GUARDED_BY(mu_);
-  Postings all_ ABSL_GUARDED_BY(mu_);
+  RefList all_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace xscaler::storage::index
