@@ -278,8 +278,16 @@ void Head::ApplyBatch(Batch& b) {
     }
   };
   // In WAL order: the batch's in-order samples record, then its out-of-order one (Commit).
+  // The series some samples ahead, then (once loaded: finding it reads the series' immutable
+  // hash) their stripe locks are prefetched, so the misses overlap with the appends before.
+  constexpr size_t kAheadSeries = 16, kAheadLock = 8;
   bool any_ooo = false;
-  for (const auto& ss : b.samples) {
+  for (size_t i = 0; i < b.samples.size(); ++i) {
+    if (i + kAheadSeries < b.samples.size()) __builtin_prefetch(b.samples[i + kAheadSeries].series);
+    if (i + kAheadLock < b.samples.size()) {
+      __builtin_prefetch(&StripeLock(b.samples[i + kAheadLock].series), 1);
+    }
+    const StagedSample& ss = b.samples[i];
     if (ss.ooo) {
       any_ooo = true;
     } else {

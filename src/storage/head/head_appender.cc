@@ -112,6 +112,10 @@ class HeadAppender final : public Appender {
       has = s->has_samples();
       newest_t = s->last_t();
       newest_v = s->last_v();
+      // The commit will append to this chunk; touching its tail now (under the lock that
+      // guards it) lets the miss overlap with staging instead of stalling the apply, which
+      // runs on one thread for the whole commit group (~12% of ingest CPU was that miss).
+      s->PrefetchForAppend();
     }
     if (has && t < newest_t) return StageOutOfOrder(s, held, t, v, newest_t, newest_v);
     if (has) {
