@@ -380,7 +380,7 @@ bool MemSeries::TruncateBefore(int64_t mint, uint64_t* chunks_removed,
 size_t MemSeries::MemoryBytes() const {
   // Heap chunks: the vector entry, the make_shared block (control + string) and the bytes.
   constexpr size_t kSharedString = sizeof(std::string) + 16;
-  size_t n = sizeof(*this) + labels_.capacity() + mapped_.capacity() * sizeof(MappedChunk) +
+  size_t n = sizeof(*this) + labels_size_ + mapped_.capacity() * sizeof(MappedChunk) +
              open_.SizeBytes();
   if (heap_ != nullptr) {
     n += sizeof(*heap_) + heap_->capacity() * sizeof(ChunkRef);

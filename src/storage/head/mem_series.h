@@ -19,11 +19,12 @@
 // that lock, so they never race the appender.
 //
 // Memory: this struct is on the path of "bytes per active series", so it holds no per-series
-// mutex and encodes its labels into one string instead of a vector of string pairs.
+// mutex and encodes its labels into one array instead of a vector of string pairs.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -84,13 +85,14 @@ struct ChunkCutPolicy {
 
 class MemSeries {
  public:
-  MemSeries(uint64_t ref, uint64_t hash, std::string encoded_labels)
-      : ref_(ref), hash_(hash), labels_(std::move(encoded_labels)) {}
+  MemSeries(uint64_t ref, uint64_t hash, std::string_view encoded_labels)
+      : ref_(ref), hash_(hash), labels_(CopyBytes(encoded_labels)),
+        labels_size_(static_cast<uint32_t>(encoded_labels.size())) {}
 
   uint64_t ref() const { return ref_; }
   uint64_t hash() const { return hash_; }
-  std::string_view encoded_labels() const { return labels_; }
-  labels::Labels Labels() const { return DecodeLabels(labels_); }
+  std::string_view encoded_labels() const { return {labels_.get(), labels_size_}; }
+  labels::Labels Labels() const { return DecodeLabels(encoded_labels()); }
 
   // REQUIRES: the series' stripe lock for all of the below.
   // Whether the in-order chunks hold samples (then last_t/last_v are the newest one).
@@ -157,9 +159,17 @@ class MemSeries {
   MemSeries* hash_next = nullptr;  // collision chain in the by-hash map (stripe lock)
 
  private:
+  static std::unique_ptr<const char[]> CopyBytes(std::string_view b) {
+    auto p = std::make_unique_for_overwrite<char[]>(b.size());
+    std::memcpy(p.get(), b.data(), b.size());
+    return p;
+  }
+
   const uint64_t ref_;
   const uint64_t hash_;
-  const std::string labels_;
+  // The encoded labels as a bare array and a 32-bit size (filling the padding after the
+  // flags) rather than a std::string: 24 bytes less per series, on "bytes per active series".
+  const std::unique_ptr<const char[]> labels_;
   // Seals the open chunk into mapped_ (via store) or heap_.
   void Seal(ChunkStore* store);
 
@@ -171,6 +181,7 @@ class MemSeries {
   double last_v_ = 0;
   bool has_samples_ = false;
   std::atomic<bool> logged_{false};
+  const uint32_t labels_size_;
 };
 
 }  // namespace xscaler::storage::head
