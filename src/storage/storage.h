@@ -133,7 +133,10 @@ class Series {
  public:
   virtual ~Series() = default;
   virtual const labels::Labels& Labels() const = 0;
-  // A fresh iterator over the samples within the Querier's [mint, maxt].
+  // A fresh iterator over the samples within the Querier's [mint, maxt]. It owns (or shares)
+  // what it reads: it stays valid after its SeriesSet has moved on, for as long as the set and
+  // its Querier live, and may be read on another thread than the set's (the query engine
+  // reads series in parallel while the set advances).
   virtual std::unique_ptr<SampleIterator> Iterator() const = 0;
 };
 

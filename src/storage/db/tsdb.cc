@@ -145,7 +145,9 @@ class Tsdb::TsdbQuerier final : public Querier {
     std::vector<std::unique_ptr<Querier>> queriers;
     std::unique_ptr<SeriesSet> head_set;
     std::unique_ptr<Querier> head_q = HeadQuerier();
-    if (head_q != nullptr) head_set = select(*head_q);  // snapshots the head now
+    // The head first: its set registers as an open reader, so a cut that publishes a block
+    // after the block list below was copied waits for the set before truncating the head.
+    if (head_q != nullptr) head_set = select(*head_q);
     std::vector<std::unique_ptr<SeriesSet>> sets;
     for (const auto& b : db_->BlocksOverlapping(mint_, maxt_)) {
       queriers.push_back(b->NewQuerier(mint_, maxt_));
@@ -462,6 +464,9 @@ absl::Status Tsdb::PersistAndTruncate(int64_t p) {
     persisted_file_ = p;
   }
   const auto start = std::chrono::steady_clock::now();
+  // Queries that selected from the head before the block covering p was published read that
+  // range from the head alone: let them finish first.
+  head_->WaitForReadersBelow(p);
   const head::TruncateStats ts = head_->Truncate(p);
   truncated_until_ = p;
   spdlog::info("tsdb {}: head truncated at {} in {:.3f} s ({} series, {} chunks removed)", dir_,

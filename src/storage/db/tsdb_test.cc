@@ -1,6 +1,7 @@
 #include "storage/db/tsdb.h"
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <thread>
 
@@ -441,6 +442,41 @@ TEST_F(TsdbTest, RetentionDropsWholeOldBlocks) {
   EXPECT_EQ(db->DeleteOldestBlock(), 0u);
   EXPECT_TRUE(BlockDirs(dir_).empty());
   EXPECT_EQ(db->Stats().blocks_deleted, 11u);
+}
+
+// The head is read lazily (HeadQuerier's set snapshots series in Next), and the querier reads
+// its block list right after selecting from the head. A flush that publishes its block after
+// that must not truncate the head under the open set: it waits for the set
+// (Head::WaitForReadersBelow), so the set still returns every sample of the range.
+TEST_F(TsdbTest, FlushWaitsForHeadSetsOpenedBeforeItsBlock) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  const Labels l{{"__name__", "m"}, {"i", "1"}};
+  AppendRange(*db, l, 0, 1000);
+  auto q = db->NewQuerier(kMinTime, kMaxTime);
+  auto set = q->Select(std::vector<labels::Matcher>{Eq("__name__", "m")});
+  std::atomic<bool> flushed{false};
+  std::thread flusher([&] {
+    EXPECT_TRUE(db->Flush().ok()) << db->Stats().last_compaction_error;
+    flushed = true;
+  });
+  // Give an (incorrect) unsynchronized flush every chance to truncate the head first.
+  for (int i = 0; i < 40 && !flushed; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_FALSE(flushed) << "the flush truncated the head while a set selected before it was open";
+  std::map<std::string, Samples> got;
+  while (set->Next()) {
+    Samples s;
+    for (auto it = set->At().Iterator(); it->Next();) s.push_back(it->At());
+    got[set->At().Labels().ToString()] = s;
+  }
+  EXPECT_TRUE(set->Err().ok()) << set->Err();
+  EXPECT_THAT(got, ElementsAre(Pair(l.ToString(), Range(0, 1000))));
+  set.reset();
+  q.reset();
+  flusher.join();
+  EXPECT_TRUE(flushed);
+  EXPECT_EQ(db->Stats().num_blocks, 1u);
+  EXPECT_THAT(ReadMap(*db, {Eq("__name__", "m")}), ElementsAre(Pair(l.ToString(), Range(0, 1000))));
 }
 
 TEST_F(TsdbTest, QuerierPinsBlocksAcrossRetentionAndCompaction) {

@@ -73,6 +73,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -237,6 +238,26 @@ class Head {
   // REQUIRES: out.size() == samples.size().
   void AcquireByRefBatch(std::span<const RefSample> samples, std::span<MemSeries*> out);
   void Release(MemSeries* s);
+  // Registers a lazy reader (the head querier's series sets) of samples at or after `mint` for
+  // its lifetime. WaitForReadersBelow(mint) returns once every reader registered before the
+  // call whose range starts below `mint` is gone. The Tsdb calls it after publishing a block
+  // and before Truncate(mint): a set registered earlier may have copied the block list before
+  // that block existed, so it must still find the range in the head; sets registered later
+  // see the block. (Prometheus' head waits for pending readers the same way.)
+  // REQUIRES: the waiting thread holds no open reader itself.
+  class OpenReader {
+   public:
+    OpenReader(Head* h, int64_t mint);
+    ~OpenReader();
+    OpenReader(const OpenReader&) = delete;
+    OpenReader& operator=(const OpenReader&) = delete;
+
+   private:
+    Head* const head_;
+    uint64_t id_;
+  };
+  void WaitForReadersBelow(int64_t mint);
+
   // Held (shared) by readers between looking series up and finishing with their pointers.
   class ReadGuard {
    public:
@@ -343,6 +364,10 @@ class Head {
   mutable absl::Mutex alias_mu_;
   absl::flat_hash_map<uint64_t, uint64_t> aliases_ ABSL_GUARDED_BY(alias_mu_);  // ref -> ref
   absl::Mutex truncate_mu_;         // one Truncate at a time
+  absl::Mutex readers_mu_;          // OpenReader registry
+  uint64_t next_reader_id_ ABSL_GUARDED_BY(readers_mu_) = 0;
+  std::map<uint64_t, int64_t> open_readers_ ABSL_GUARDED_BY(readers_mu_);  // id -> range start
+  static bool NoReaderBelow(std::tuple<Head*, uint64_t, int64_t>* arg);
 
   // Replay state (single-threaded).
   ReplayStats replay_;

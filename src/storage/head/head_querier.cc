@@ -91,8 +91,9 @@ absl::Status SeriesError(const labels::Labels& lset, const absl::Status& st) {
 class HeadSeriesSet final : public SeriesSet {
  public:
   HeadSeriesSet(Head* head, int64_t mint, int64_t maxt, bool labels_only,
-                std::vector<uint64_t> list)
-      : head_(head), mint_(mint), maxt_(maxt), labels_only_(labels_only), list_(std::move(list)) {}
+                std::vector<uint64_t> list, std::unique_ptr<Head::OpenReader> reader)
+      : head_(head), mint_(mint), maxt_(maxt), labels_only_(labels_only), list_(std::move(list)),
+        reader_(std::move(reader)) {}
 
   bool Next() override {
     if (!err_.ok()) return false;
@@ -156,6 +157,9 @@ class HeadSeriesSet final : public SeriesSet {
   const int64_t maxt_;
   const bool labels_only_;
   const std::vector<uint64_t> list_;  // refs in label order
+  // Keeps a block cut from truncating [mint_, ...) out of the head while this set reads it
+  // (see Head::OpenReader).
+  const std::unique_ptr<Head::OpenReader> reader_;
   size_t next_ = 0;                   // first entry of list_ not snapshotted yet
   std::vector<std::unique_ptr<series::ChunkListSeries>> batch_;
   size_t pos_ = static_cast<size_t>(-1);  // in batch_
@@ -179,6 +183,9 @@ class HeadQuerier final : public Querier {
  private:
   std::unique_ptr<SeriesSet> DoSelect(std::span<const labels::Matcher> matchers, bool labels_only) {
     if (auto rejected = series::RejectUnselective(matchers)) return rejected;
+    // Registered before anything is read, so a cut that publishes its block after this point
+    // waits for the set (the Tsdb reads its block list after selecting from the head).
+    auto reader = std::make_unique<Head::OpenReader>(head_, mint_);
     auto refs = index::PostingsForMatchers(head_->postings(), matchers);
     if (!refs.ok()) return series::NewErrorSeriesSet(refs.status());
     // Label order (compared in their encoded form, without decoding; labels are immutable,
@@ -196,7 +203,8 @@ class HeadQuerier final : public Querier {
       list.reserve(found.size());
       for (const MemSeries* s : found) list.push_back(s->ref());
     }
-    return std::make_unique<HeadSeriesSet>(head_, mint_, maxt_, labels_only, std::move(list));
+    return std::make_unique<HeadSeriesSet>(head_, mint_, maxt_, labels_only, std::move(list),
+                                           std::move(reader));
   }
 
  public:

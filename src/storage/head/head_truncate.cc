@@ -3,12 +3,42 @@
 // read_gate_ for readers) is in head.h.
 
 #include <algorithm>
+#include <tuple>
 #include <vector>
 
 #include "spdlog/spdlog.h"
 #include "storage/head/head.h"
 
 namespace xscaler::storage::head {
+
+Head::OpenReader::OpenReader(Head* h, int64_t mint) : head_(h) {
+  absl::MutexLock lock(&h->readers_mu_);
+  id_ = h->next_reader_id_++;
+  h->open_readers_.emplace(id_, mint);
+}
+
+Head::OpenReader::~OpenReader() {
+  absl::MutexLock lock(&head_->readers_mu_);
+  head_->open_readers_.erase(id_);
+}
+
+// Condition for WaitForReadersBelow: no reader registered before the wait began (id below the
+// wait's first free id) reads from below the truncation point. Called with readers_mu_ held.
+bool Head::NoReaderBelow(std::tuple<Head*, uint64_t, int64_t>* arg)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  const auto& [head, before, mint] = *arg;
+  for (const auto& [id, reader_mint] : head->open_readers_) {
+    if (id >= before) break;
+    if (reader_mint < mint) return false;
+  }
+  return true;
+}
+
+void Head::WaitForReadersBelow(int64_t mint) {
+  absl::MutexLock lock(&readers_mu_);
+  std::tuple<Head*, uint64_t, int64_t> arg(this, next_reader_id_, mint);
+  readers_mu_.Await(absl::Condition(&Head::NoReaderBelow, &arg));
+}
 
 TruncateStats Head::Truncate(int64_t mint) {
   absl::MutexLock truncating(&truncate_mu_);
