@@ -1,6 +1,8 @@
 #include "promql/engine.h"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -19,6 +21,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/civil_date.h"
+#include "base/thread_pool.h"
 #include "base/utf8.h"
 #include "promql/eval_math.h"
 #include "promql/functions.h"
@@ -371,6 +374,125 @@ struct RangeData {
   const Expr* selector = nullptr;  // the VectorSelector for matrix selectors (for absent_*)
 };
 
+// A range function's evaluation over one series, apart from the samples: plain data that the
+// query's thread sets up and workers read concurrently.
+struct RangeFnSpec {
+  std::string_view name;
+  const RangeData* rd;
+  const std::vector<Val>* scalars;  // the call's arguments by position (matrix_arg unused)
+  size_t matrix_arg;
+  int64_t start;     // the query's first step
+  int64_t interval;  // its step
+  size_t steps;
+  bool rate_like;  // rate/increase: series not named like counters get an info annotation
+  // rate/increase/delta skip EvalWindowFunction's lookup by name (the same computation).
+  enum class Extrapolated { kNo, kRate, kIncrease, kDelta } extrapolated = Extrapolated::kNo;
+};
+
+// What evaluating one series recorded instead of touching the query: the annotations and the
+// "unsupported" error, replayed on the query's thread in series order (ReplayNotes), so that
+// annotations, their order and the first error are those of the sequential evaluation.
+struct RangeFnNotes {
+  std::vector<std::string> warnings;
+  bool not_counter = false;
+  bool unsupported = false;
+  void Clear() {
+    warnings.clear();
+    not_counter = false;
+    unsupported = false;
+  }
+};
+
+// Whether `name` passes rate's counter naming check (always, for other functions).
+bool CounterNamed(const RangeFnSpec& f, std::string_view name) {
+  return !f.rate_like || name.ends_with("_total") || name.ends_with("_sum") ||
+         name.ends_with("_count") || name.ends_with("_bucket");
+}
+
+// The points of range function `f` over one series' raw samples `pts` (in time order, no
+// stale markers), one per step with a non-empty window, appended to *out. Pure: touches
+// nothing but its arguments, so workers call it concurrently.
+void RangeFunctionPoints(const RangeFnSpec& f, bool counter_named, std::span<const Point> pts,
+                         std::vector<Point>* out, RangeFnNotes* notes) {
+  const RangeData& rd = *f.rd;
+  bool noted = counter_named;
+  // Window ends never decrease from step to step (they are the step times, or one `@` time,
+  // minus a fixed offset) and the range is fixed, so both window bounds only move forward.
+  size_t lo = 0, hi = 0;
+  int64_t prev_te = std::numeric_limits<int64_t>::min();
+  std::string warning;
+  for (size_t i = 0; i < f.steps; ++i) {
+    const int64_t te = rd.window_end[i];
+    if (te < prev_te) lo = hi = 0;  // not expected; stay correct regardless
+    prev_te = te;
+    const int64_t from = SatSub(te, rd.range);
+    while (lo < pts.size() && pts[lo].t <= from) ++lo;
+    if (hi < lo) hi = lo;
+    while (hi < pts.size() && pts[hi].t <= te) ++hi;
+    if (hi == lo) continue;
+    const int64_t step_time = f.start + static_cast<int64_t>(i) * f.interval;
+    double v;
+    if (f.extrapolated != RangeFnSpec::Extrapolated::kNo) {
+      if (!ExtrapolatedRate(pts.subspan(lo, hi - lo), te, rd.range,
+                            f.extrapolated != RangeFnSpec::Extrapolated::kDelta,
+                            f.extrapolated == RangeFnSpec::Extrapolated::kRate, &v)) {
+        continue;
+      }
+      if (!noted) {
+        notes->not_counter = true;
+        noted = true;
+      }
+      out->push_back({step_time, v});
+      continue;
+    }
+    WindowArgs wa{te, rd.range, step_time, {0, 0, 0}};
+    for (size_t k = 0; k < f.scalars->size() && k < 3; ++k) {
+      if (k != f.matrix_arg) wa.arg[k] = (*f.scalars)[k].scalar[i];
+    }
+    warning.clear();
+    WindowStatus ws = EvalWindowFunction(f.name, pts.subspan(lo, hi - lo), wa, &v, &warning);
+    if (!warning.empty()) notes->warnings.push_back(warning);
+    if (ws == WindowStatus::kUnsupported) {
+      notes->unsupported = true;
+      return;
+    }
+    if (ws == WindowStatus::kEmpty) continue;
+    if (!noted) {
+      notes->not_counter = true;
+      noted = true;
+    }
+    out->push_back({step_time, v});
+  }
+}
+
+// One storage series in flight: its iterator is opened on the query's thread (the SeriesSet
+// is consumed there, in order), a worker reads it and applies the range function, and the
+// query's thread consumes the result in series order.
+struct SeriesTask {
+  std::unique_ptr<storage::SampleIterator> it;
+  bool counter_named = true;
+  std::string metric_name;  // only when !counter_named (for the info annotation)
+  // Set by the worker.
+  bool abandoned = false;  // the query was canceled or timed out first
+  absl::Status err;        // the iterator's error
+  int64_t raw = 0;         // samples read in [mint, maxt] (counted against max_samples)
+  std::vector<Point> out;  // the function's points
+  RangeFnNotes notes;
+};
+
+// Series pulled from storage per round; each round is evaluated (in parallel) and then
+// consumed in order. Bounds the raw iterators and results held at once.
+constexpr size_t kSeriesBatch = 512;
+// Rounds pulled ahead of the one being consumed, so the query's thread has work while a worker
+// finishes (or is descheduled in) the oldest.
+constexpr size_t kRoundsInFlight = 3;
+// Slots that pull/consume callbacks of EvalRangeSeries index.
+constexpr size_t kSeriesSlots = kSeriesBatch * kRoundsInFlight;
+// Series per parallel work item, at most.
+constexpr size_t kSeriesPerItem = 8;
+// Samples a worker's read buffer may keep between work items (16 MiB).
+constexpr size_t kMaxKeptBuffer = size_t{1} << 20;
+
 class Evaluator {
  public:
   Evaluator(QueryContext* ctx, int64_t start, int64_t end, int64_t interval)
@@ -620,6 +742,209 @@ class Evaluator {
       rd.series = std::move(v.series);
     }
     return rd;
+  }
+
+  RangeFnSpec MakeRangeFnSpec(std::string_view name, const RangeData& rd,
+                              const std::vector<Val>& scalars, size_t matrix_arg) const {
+    RangeFnSpec f{name,   &rd,       &scalars,   matrix_arg,
+                  start_, interval_, NumSteps(), name == "rate" || name == "increase"};
+    using E = RangeFnSpec::Extrapolated;
+    f.extrapolated = name == "rate"       ? E::kRate
+                     : name == "increase" ? E::kIncrease
+                     : name == "delta"    ? E::kDelta
+                                          : E::kNo;
+    return f;
+  }
+
+  // Whether the query was canceled or ran out of time. Reads only what stays fixed during the
+  // query (and the atomic flag), so workers may call it.
+  bool Expired() const {
+    if (ctx_->cancel != nullptr && ctx_->cancel->load(std::memory_order_relaxed)) return true;
+    return ctx_->has_deadline && std::chrono::steady_clock::now() > ctx_->deadline;
+  }
+
+  // A worker's part of one series: read its samples within [mint, maxt] (without staleness
+  // markers) into `buf` and apply the range function. Touches only `t`, `buf` and read-only
+  // query state.
+  void ComputeSeries(const RangeFnSpec& f, SeriesTask* t, std::vector<Point>* buf) const {
+    if (Expired()) {
+      t->abandoned = true;
+      t->it.reset();
+      return;
+    }
+    const int64_t mint = f.rd->mint, maxt = f.rd->maxt;
+    // `buf` only grows (its size is its capacity); n counts the samples. Stores through a
+    // plain pointer: push_back's end pointer would be reloaded around every virtual call.
+    size_t n = 0;
+    Point* p = buf->data();
+    storage::SampleIterator& it = *t->it;
+    while (it.Next()) {
+      auto [ts, v] = it.At();
+      if (ts < mint || ts > maxt) continue;
+      if (storage::IsStaleNaN(v)) continue;
+      if (n == buf->size()) {
+        buf->resize(std::max<size_t>(256, 2 * n));
+        p = buf->data();
+      }
+      p[n++] = Point{ts, v};
+    }
+    if (absl::Status st = it.Err(); !st.ok()) {
+      t->err = std::move(st);
+    } else {
+      t->raw = static_cast<int64_t>(n);
+      if (t->out.capacity() == 0) t->out.reserve(std::min(f.steps, n));
+      RangeFunctionPoints(f, t->counter_named, std::span<const Point>(p, n), &t->out, &t->notes);
+    }
+    t->it.reset();  // release the chunks here rather than on the query's thread
+  }
+
+  // Emits what RangeFunctionPoints recorded for one series, as the sequential evaluation would
+  // have at that point.
+  void ReplayNotes(const RangeFnSpec& f, const SeriesTask& t) {
+    for (const auto& w : t.notes.warnings) ctx_->annos.Warn(w);
+    if (t.notes.unsupported) {
+      ExecError(
+          absl::StrFormat("function \"%s\" is not supported by xScaler yet", std::string(f.name)));
+    }
+    if (t.notes.not_counter) {
+      ctx_->annos.Info(absl::StrFormat(
+          "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "
+          "\"%s\"",
+          t.metric_name));
+    }
+  }
+
+  // Applies range function `f` to every series of its matrix selector. The SeriesSet is read
+  // on this thread in rounds of up to kSeriesBatch series: pull(labels, slot) sees each
+  // series' labels (valid during the call) while its iterator is opened. Once the selection has
+  // parallel_min_series series, a round's series are read and evaluated on the process-wide
+  // pool while this thread pulls the next rounds (up to kRoundsInFlight), helps with any open
+  // round, and consumes the oldest when it is complete; smaller selections are evaluated here.
+  // consume(slot, task) takes each result in series order, after the checks the sequential
+  // evaluation makes at that series (deadline, read error, max_samples), so results,
+  // annotations and the first error are the same whichever thread computed what. Slots are
+  // < kSeriesSlots and are reused once consumed.
+  template <typename Pull, typename Consume>
+  void EvalRangeSeries(const RangeFnSpec& f, Pull&& pull, Consume&& consume) {
+    const RangeData& rd = *f.rd;
+    const auto& vs = *rd.selector->As<VectorSelector>();
+    auto q = ctx_->storage->NewQuerier(rd.mint, rd.maxt);
+    auto set = q->Select(vs.matchers);
+    const size_t min_parallel = static_cast<size_t>(std::max(0, ctx_->opts->parallel_min_series));
+    base::ThreadPool& pool = base::ThreadPool::Default();
+    // The query's thread works too: with one helper fewer than the pool has, a query keeps to
+    // the machine's cores.
+    const int helpers = std::max(1, pool.size() - 1);
+    struct Round {
+      std::vector<SeriesTask> tasks;
+      size_t n = 0;
+      std::unique_ptr<base::ThreadPool::Loop> loop;  // null: already computed
+    };
+    // Set when leaving (early, on an error): unstarted series are skipped, and the loops'
+    // destructors wait for the running ones. Declaration order matters: `leave` sets the flag,
+    // then `ring` goes, before anything the workers use.
+    std::atomic<bool> leaving{false};
+    std::array<Round, kRoundsInFlight> ring;
+    struct Leave {
+      std::atomic<bool>* flag;
+      ~Leave() { flag->store(true); }
+    } leave{&leaving};
+    std::vector<Point> buf;
+    size_t pulled = 0;
+    size_t head = 0, tail = 0;  // rounds [head, tail) are pulled and not yet consumed
+    bool more = true;
+    for (;;) {
+      if (more && tail - head < kRoundsInFlight) {
+        CheckDeadline();
+        Round& r = ring[tail % kRoundsInFlight];
+        const size_t base = (tail % kRoundsInFlight) * kSeriesBatch;
+        size_t n = 0;
+        while (n < kSeriesBatch && (more = set->Next())) {
+          const storage::Series& s = set->At();
+          if (n == r.tasks.size()) r.tasks.emplace_back();
+          SeriesTask& t = r.tasks[n];
+          t.it = s.Iterator();
+          std::string_view metric_name = s.Labels().MetricName();
+          t.counter_named = CounterNamed(f, metric_name);
+          if (!t.counter_named) t.metric_name = metric_name;
+          t.abandoned = false;
+          t.err = absl::OkStatus();
+          t.raw = 0;
+          t.out.clear();
+          t.notes.Clear();
+          pull(s.Labels(), base + n);
+          ++n;
+        }
+        if (n == 0) continue;
+        r.n = n;
+        pulled += n;
+        ++tail;
+        if (min_parallel > 0 && pulled >= min_parallel && (n > 1 || tail - head > 1)) {
+          // Up to kSeriesPerItem series per item, fewer in small rounds so every thread gets
+          // some.
+          const size_t per_item = std::clamp<size_t>(
+              n / (4 * (static_cast<size_t>(pool.size()) + 1)), 1, kSeriesPerItem);
+          r.loop = pool.Start(
+              (n + per_item - 1) / per_item,
+              [this, &f, &r, &leaving, n, per_item](size_t item) {
+                // Per thread, reused across items and queries; a huge one is not kept.
+                thread_local std::vector<Point> wbuf;
+                const size_t end = std::min(n, (item + 1) * per_item);
+                for (size_t k = item * per_item; k < end; ++k) {
+                  SeriesTask& t = r.tasks[k];
+                  if (leaving.load(std::memory_order_relaxed)) {
+                    t.abandoned = true;
+                    t.it.reset();
+                    continue;
+                  }
+                  try {
+                    ComputeSeries(f, &t, &wbuf);
+                  } catch (const std::exception& e) {  // bad_alloc: fail the query only
+                    t.it.reset();
+                    t.err = absl::ResourceExhaustedError(
+                        absl::StrCat("query evaluation failed: ", e.what()));
+                  }
+                }
+                if (wbuf.size() > kMaxKeptBuffer) std::vector<Point>().swap(wbuf);
+              },
+              helpers);
+        } else {
+          for (size_t k = 0; k < n; ++k) ComputeSeries(f, &r.tasks[k], &buf);
+        }
+        continue;
+      }
+      if (head == tail) break;
+      Round& r = ring[head % kRoundsInFlight];
+      if (r.loop != nullptr) {
+        // Help with the oldest round first, then with later ones, rather than wait for a
+        // worker that may be descheduled; wait only when nothing is left to claim.
+        while (!r.loop->Done()) {
+          if (r.loop->RunOne()) continue;
+          bool helped = false;
+          for (size_t j = head + 1; j < tail && !helped; ++j) {
+            Round& o = ring[j % kRoundsInFlight];
+            helped = o.loop != nullptr && o.loop->RunOne();
+          }
+          if (!helped) r.loop->Wait();
+        }
+        r.loop.reset();
+      }
+      const size_t base = (head % kRoundsInFlight) * kSeriesBatch;
+      for (size_t k = 0; k < r.n; ++k) {
+        SeriesTask& t = r.tasks[k];
+        CheckDeadline();
+        if (t.abandoned) {
+          throw EvalFailure{absl::DeadlineExceededError("query timed out in expression evaluation")};
+        }
+        if (!t.err.ok()) throw EvalFailure{t.err};
+        AddSamples(t.raw);
+        ReplayNotes(f, t);
+        consume(base + k, t);
+        ReleaseSamples(t.raw);
+      }
+      ++head;
+    }
+    if (!set->Err().ok()) throw EvalFailure{set->Err()};
   }
 
   void ForEachRangeSeries(RangeData& rd, const std::function<void(ISeries&&)>& fn) {
@@ -1066,22 +1391,22 @@ class Evaluator {
     if (n > kMaxStates) return false;
     RangeData rd = EvalRange(*c->args[0]);
     const std::vector<Val> no_scalars(1);
+    const RangeFnSpec f = MakeRangeFnSpec(name, rd, no_scalars, 0);
     absl::flat_hash_map<std::string, uint32_t> index;
     std::vector<labels::Labels> keys;
     std::vector<FusedState> st;  // st[g * n + i]
     std::vector<uint32_t> first_step, first_series;
-    std::vector<Point> wpts;
+    std::vector<uint32_t> group_of(kSeriesSlots);  // per slot
     std::string sig;
     uint32_t k = 0;
     const int64_t samples_before = ctx_->samples;
     try {
-      ForEachRawSeries(
-          vs, rd.mint, rd.maxt, true, [&](const labels::Labels& metric, std::vector<Point>& pts) {
-            wpts.clear();
-            RangeFunctionPoints(name, rd, no_scalars, 0, metric, pts, &wpts);
-            AddSamples(static_cast<int64_t>(wpts.size()));
-            const uint32_t series = k++;
-            if (wpts.empty()) return;
+      // Groups are created when their first series is pulled, whether or not it yields points
+      // (a group without points is not output). This can only give up on fusing earlier than
+      // strictly needed, which changes the plan, not the result.
+      EvalRangeSeries(
+          f,
+          [&](const labels::Labels& metric, size_t slot) {
             GroupingSignature(a, metric, &sig, /*name_dropped=*/true);
             auto [it, inserted] = index.try_emplace(sig, static_cast<uint32_t>(keys.size()));
             if (inserted) {
@@ -1091,14 +1416,22 @@ class Evaluator {
               first_step.push_back(UINT32_MAX);
               first_series.push_back(0);
             }
-            const uint32_t g = it->second;
-            for (const Point& p : wpts) {
-              const size_t i = StepIndex(p.t);
+            group_of[slot] = it->second;
+          },
+          [&](size_t slot, SeriesTask& t) {
+            AddSamples(static_cast<int64_t>(t.out.size()));
+            const uint32_t series = k++;
+            const uint32_t g = group_of[slot];
+            FusedState* gst = &st[g * n];
+            // Points are at step times, in step order: find their steps without a division.
+            size_t i = 0;
+            for (const Point& p : t.out) {
+              while (StepTime(i) < p.t) ++i;
               if (i < first_step[g]) {
                 first_step[g] = static_cast<uint32_t>(i);
                 first_series[g] = series;
               }
-              FusedAdd(a.op, &st[g * n + i], p.v);
+              FusedAdd(a.op, &gst[i], p.v);
             }
           });
     } catch (const FuseAbort&) {
@@ -1113,6 +1446,7 @@ class Evaluator {
     out->type = ValueType::kVector;
     out->series.reserve(keys.size());
     for (uint32_t g : order) {
+      if (first_step[g] == UINT32_MAX) continue;  // no series of the group had points
       ISeries o{std::move(keys[g]), {}, false};
       for (size_t i = 0; i < n; ++i) {
         const FusedState& gs = st[g * n + i];
@@ -1980,59 +2314,33 @@ class Evaluator {
       }
     }
     bool keep_name = name == "last_over_time";
-    ForEachRangeSeries(rd, [&](ISeries&& s) {
-      CheckDeadline();
-      ISeries o{{}, {}, !keep_name || s.drop_name};
-      RangeFunctionPoints(name, rd, scalars, matrix_arg, s.metric, s.points, &o.points);
-      o.metric = std::move(s.metric);
-      AddSamples(static_cast<int64_t>(o.points.size()));
-      if (!o.points.empty()) out.series.push_back(std::move(o));
-    });
-    return out;
-  }
-
-  // The points of range function `name` over one series' raw samples `pts`, one per step with
-  // a non-empty window, appended to *out; annotations go to the query.
-  void RangeFunctionPoints(std::string_view name, const RangeData& rd,
-                           const std::vector<Val>& scalars, size_t matrix_arg,
-                           const labels::Labels& metric, std::span<const Point> pts,
-                           std::vector<Point>* out) {
-    const size_t n = NumSteps();
-    bool is_rate_like = name == "rate" || name == "increase";
-    std::string_view metric_name = metric.MetricName();
-    bool non_counter_noted = !is_rate_like || metric_name.ends_with("_total") ||
-                             metric_name.ends_with("_sum") || metric_name.ends_with("_count") ||
-                             metric_name.ends_with("_bucket");
-    for (size_t i = 0; i < n; ++i) {
-      int64_t te = rd.window_end[i];
-      auto lo = std::upper_bound(pts.begin(), pts.end(), SatSub(te, rd.range),
-                                 [](int64_t t, const Point& p) { return t < p.t; });
-      auto hi =
-          std::upper_bound(lo, pts.end(), te, [](int64_t t, const Point& p) { return t < p.t; });
-      std::span<const Point> w(pts.data() + (lo - pts.begin()), static_cast<size_t>(hi - lo));
-      if (w.empty()) continue;
-      double v;
-      WindowArgs wa{te, rd.range, StepTime(i), {0, 0, 0}};
-      for (size_t k = 0; k < scalars.size() && k < 3; ++k) {
-        if (k != matrix_arg) wa.arg[k] = scalars[k].scalar[i];
-      }
-      std::string warning;
-      WindowStatus ws = EvalWindowFunction(name, w, wa, &v, &warning);
-      if (!warning.empty()) ctx_->annos.Warn(warning);
-      if (ws == WindowStatus::kUnsupported) {
-        ExecError(
-            absl::StrFormat("function \"%s\" is not supported by xScaler yet", std::string(name)));
-      }
-      if (ws == WindowStatus::kEmpty) continue;
-      if (!non_counter_noted) {
-        ctx_->annos.Info(absl::StrFormat(
-            "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "
-            "\"%s\"",
-            std::string(metric_name)));
-        non_counter_noted = true;
-      }
-      out->push_back({StepTime(i), v});
+    const RangeFnSpec f = MakeRangeFnSpec(name, rd, scalars, matrix_arg);
+    if (rd.selector != nullptr) {
+      std::vector<labels::Labels> metric(kSeriesSlots);
+      EvalRangeSeries(
+          f, [&](const labels::Labels& l, size_t slot) { metric[slot] = l; },
+          [&](size_t slot, SeriesTask& t) {
+            AddSamples(static_cast<int64_t>(t.out.size()));
+            if (t.out.empty()) return;
+            out.series.push_back(ISeries{std::move(metric[slot]), std::move(t.out), !keep_name});
+          });
+      return out;
     }
+    SeriesTask t;
+    for (auto& s : rd.series) {
+      CheckDeadline();
+      t.counter_named = CounterNamed(f, s.metric.MetricName());
+      if (!t.counter_named) t.metric_name = s.metric.MetricName();
+      t.notes.Clear();
+      RangeFunctionPoints(f, t.counter_named, s.points, &t.out, &t.notes);
+      ReplayNotes(f, t);
+      AddSamples(static_cast<int64_t>(t.out.size()));
+      if (!t.out.empty()) {
+        out.series.push_back(ISeries{std::move(s.metric), std::move(t.out), !keep_name || s.drop_name});
+      }
+      t.out.clear();
+    }
+    return out;
   }
 
   QueryContext* ctx_;

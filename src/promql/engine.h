@@ -10,7 +10,10 @@
 // matching work step by step with keys computed once per series. The common dashboard shape
 // `agg by (...) (f(metric[range]))` (a reducing aggregation over a one-argument range function
 // of a selector with a fixed metric name) is fused: one pass over storage feeds per-(group,
-// step) accumulators in the same order, with bit-identical results. Unimplemented functions
+// step) accumulators in the same order, with bit-identical results. Range functions over a
+// matrix selector (fused or not) read and evaluate large selections on every core: workers of
+// the process-wide pool compute per-series points, which the query's thread combines in series
+// order, so results stay bit-identical to one-thread evaluation. Unimplemented functions
 // (`info`) fail with an execution error rather than return a wrong answer; functions that only
 // read native histograms (histogram_count, ...) return nothing, as storage has none yet.
 #pragma once
@@ -41,6 +44,11 @@ struct EngineOptions {
   // for removal and it is dropped only at the end (so `label_replace` can still read it). Off
   // by default, as in Prometheus 3.5; its conformance tests run with it on.
   bool delayed_name_removal = false;
+  // A range function over a matrix selector (alone or under a fused aggregation) reads and
+  // evaluates its series on the process-wide pool (base::ThreadPool::Default) once its
+  // selection has at least this many series; smaller ones stay on the query's thread. 0: never.
+  // Results (values, order, annotations, errors) are the same either way.
+  int parallel_min_series = 256;
 };
 
 // Per-query overrides (the HTTP API's `timeout` and `lookback_delta` parameters) and

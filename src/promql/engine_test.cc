@@ -3,11 +3,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <bit>
+#include <chrono>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <string>
+#include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "promql/eval_math.h"
@@ -350,7 +355,8 @@ TEST(FusedAggregateTest, MatchesTheGeneralPath) {
       store.Add(l, int64_t{i} * 15000 + static_cast<int64_t>(next() % 3000), v);
     }
   }
-  Engine engine{EngineOptions{}};
+  Engine engine{EngineOptions{.parallel_min_series = 0}};
+  Engine parallel{EngineOptions{.parallel_min_series = 1}};
   const char* aggs[] = {"sum",
                         "avg",
                         "count",
@@ -423,6 +429,11 @@ TEST(FusedAggregateTest, MatchesTheGeneralPath) {
            engine.RangeQuery(store, general, 0, 1800000, 45000), fused);
       same(engine.InstantQuery(store, fused, 900000), engine.InstantQuery(store, general, 900000),
            fused);
+      // The same on the thread pool (both paths), against the one-thread general path.
+      same(parallel.RangeQuery(store, fused, 0, 1800000, 45000),
+           engine.RangeQuery(store, general, 0, 1800000, 45000), fused);
+      same(parallel.RangeQuery(store, general, 0, 1800000, 45000),
+           engine.RangeQuery(store, general, 0, 1800000, 45000), general);
       ++checked;
     }
   }
@@ -435,6 +446,308 @@ TEST(FusedAggregateTest, MatchesTheGeneralPath) {
          engine.RangeQuery(store, general, 0, 1800000, 60000), fused);
   }
   EXPECT_EQ(checked, 13 * 16);
+}
+
+}  // namespace
+}  // namespace xscaler::promql
+
+namespace xscaler::promql {
+namespace {
+
+// A storage over MemoryStorage whose series behave like the real ones: a series (At()) is
+// destroyed by the next Next(), while its iterator owns what it reads. Series labelled
+// zbad="1" fail their iterator with a DataLoss error naming them. Iterators record the
+// threads that read them; with `need_helper`, the first series the test's thread reads waits
+// until another thread has read one, so a test passes only if a worker really helped.
+class ThreadedStorage : public storage::Storage {
+ public:
+  explicit ThreadedStorage(MemoryStorage* inner) : inner_(inner) {}
+  std::unique_ptr<storage::Appender> NewAppender() override { return inner_->NewAppender(); }
+  std::map<std::string, storage::MetricMetadata> Metadata() const override { return {}; }
+  std::unique_ptr<storage::Querier> NewQuerier(int64_t mint, int64_t maxt) override {
+    return std::make_unique<Querier>(this, inner_->NewQuerier(mint, maxt));
+  }
+
+  bool need_helper = false;
+  std::atomic<bool>* cancel_after_reads = nullptr;  // set once `reads_before_cancel` series read
+  int reads_before_cancel = 0;
+  std::atomic<int> reads{0};
+  std::atomic<bool> helper_seen{false};
+  std::atomic<bool> helper_wait_failed{false};
+  std::thread::id test_thread = std::this_thread::get_id();
+
+ private:
+  using Points = std::vector<std::pair<int64_t, double>>;
+
+  class Iterator : public storage::SampleIterator {
+   public:
+    Iterator(ThreadedStorage* st, Points p, absl::Status err)
+        : st_(st), p_(std::move(p)), err_(std::move(err)) {}
+    bool Next() override {
+      if (i_ < 0) st_->Reading();
+      if (!err_.ok()) return false;
+      return ++i_ < static_cast<int64_t>(p_.size());
+    }
+    bool Seek(int64_t) override { return false; }
+    std::pair<int64_t, double> At() const override { return p_[i_]; }
+    absl::Status Err() const override { return err_; }
+
+   private:
+    ThreadedStorage* st_;
+    Points p_;
+    absl::Status err_;
+    int64_t i_ = -1;
+  };
+
+  class Series : public storage::Series {
+   public:
+    Series(ThreadedStorage* st, const storage::Series& s) : st_(st), l_(s.Labels()) {
+      auto it = s.Iterator();
+      while (it->Next()) p_.push_back(it->At());
+    }
+    const labels::Labels& Labels() const override { return l_; }
+    std::unique_ptr<storage::SampleIterator> Iterator() const override {
+      absl::Status err;
+      if (l_.Get("zbad") == "1") err = absl::DataLossError("corrupt chunk in " + l_.ToString());
+      return std::make_unique<ThreadedStorage::Iterator>(st_, p_, err);
+    }
+
+   private:
+    ThreadedStorage* st_;
+    labels::Labels l_;
+    Points p_;
+  };
+
+  class SeriesSet : public storage::SeriesSet {
+   public:
+    SeriesSet(ThreadedStorage* st, std::unique_ptr<storage::SeriesSet> in)
+        : st_(st), in_(std::move(in)) {}
+    bool Next() override {
+      cur_.reset();
+      if (!in_->Next()) return false;
+      cur_ = std::make_unique<Series>(st_, in_->At());
+      return true;
+    }
+    const storage::Series& At() const override { return *cur_; }
+
+   private:
+    ThreadedStorage* st_;
+    std::unique_ptr<storage::SeriesSet> in_;
+    std::unique_ptr<Series> cur_;
+  };
+
+  class Querier : public storage::Querier {
+   public:
+    Querier(ThreadedStorage* st, std::unique_ptr<storage::Querier> in)
+        : st_(st), in_(std::move(in)) {}
+    std::unique_ptr<storage::SeriesSet> Select(std::span<const labels::Matcher> ms) override {
+      return std::make_unique<SeriesSet>(st_, in_->Select(ms));
+    }
+    absl::StatusOr<std::vector<std::string>> LabelNames(
+        std::span<const labels::Matcher> ms) override {
+      return in_->LabelNames(ms);
+    }
+    absl::StatusOr<std::vector<std::string>> LabelValues(
+        const std::string& name, std::span<const labels::Matcher> ms) override {
+      return in_->LabelValues(name, ms);
+    }
+
+   private:
+    ThreadedStorage* st_;
+    std::unique_ptr<storage::Querier> in_;
+  };
+
+  void Reading() {
+    if (cancel_after_reads != nullptr && reads.fetch_add(1) + 1 >= reads_before_cancel) {
+      cancel_after_reads->store(true);
+    }
+    if (std::this_thread::get_id() != test_thread) {
+      helper_seen = true;
+      return;
+    }
+    if (!need_helper || helper_seen) return;
+    // Bounded, so that a broken pool fails the test instead of hanging it.
+    for (int i = 0; i < 600000 && !helper_seen; ++i) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    if (!helper_seen) helper_wait_failed = true;
+    helper_seen = true;
+  }
+
+  MemoryStorage* inner_;
+};
+
+void ExpectSameResult(const absl::StatusOr<Result>& x, const absl::StatusOr<Result>& y,
+                      const std::string& q) {
+  ASSERT_EQ(x.ok(), y.ok()) << q << ": " << x.status() << " vs " << y.status();
+  if (!x.ok()) {
+    EXPECT_EQ(x.status(), y.status()) << q;
+    return;
+  }
+  EXPECT_EQ(x->warnings, y->warnings) << q;
+  EXPECT_EQ(x->infos, y->infos) << q;
+  auto same_value = [&](double a, double b) {
+    return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b) ||
+           (std::isnan(a) && std::isnan(b));
+  };
+  if (const Matrix* mx = std::get_if<Matrix>(&x->value)) {
+    const Matrix* my = std::get_if<Matrix>(&y->value);
+    ASSERT_NE(my, nullptr) << q;
+    ASSERT_EQ(mx->size(), my->size()) << q;
+    for (size_t i = 0; i < mx->size(); ++i) {
+      EXPECT_EQ((*mx)[i].metric, (*my)[i].metric) << q;
+      ASSERT_EQ((*mx)[i].points.size(), (*my)[i].points.size()) << q;
+      for (size_t j = 0; j < (*mx)[i].points.size(); ++j) {
+        EXPECT_EQ((*mx)[i].points[j].t, (*my)[i].points[j].t) << q;
+        EXPECT_TRUE(same_value((*mx)[i].points[j].v, (*my)[i].points[j].v)) << q;
+      }
+    }
+    return;
+  }
+  const Vector* vx = std::get_if<Vector>(&x->value);
+  const Vector* vy = std::get_if<Vector>(&y->value);
+  ASSERT_TRUE(vx != nullptr && vy != nullptr) << q;
+  ASSERT_EQ(vx->size(), vy->size()) << q;
+  for (size_t i = 0; i < vx->size(); ++i) {
+    EXPECT_EQ((*vx)[i].metric, (*vy)[i].metric) << q;
+    EXPECT_TRUE(same_value((*vx)[i].v, (*vy)[i].v)) << q;
+  }
+}
+
+// Range functions over large selections run on the thread pool; with parallel_min_series 1
+// every selection does. The results — values bit for bit, series order, annotations, errors —
+// must equal the one-thread evaluation (parallel_min_series 0), over enough series for
+// several batches and work items.
+class ParallelRangeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    uint64_t rnd = 7;
+    auto next = [&rnd] {
+      rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+      return rnd >> 33;
+    };
+    const char* jobs[] = {"a", "b", "c"};
+    for (int s = 0; s < kSeries; ++s) {
+      // "m" is a counter family; "g" is not named like one (rate's info annotation).
+      const char* name = s % 10 == 9 ? "g_total_not" : "m";
+      labels::Labels l = L({{"__name__", name},
+                            {"inst", absl::StrFormat("%04d", s)},
+                            {"job", jobs[s % 3]},
+                            {"le", std::to_string(s % 4)}});
+      double v = 0;
+      for (int i = static_cast<int>(next() % 10); i < 50; ++i) {
+        if (next() % 7 == 0) continue;
+        uint64_t r = next() % 100;
+        if (r == 0) {
+          v = 0;
+        } else if (r == 1 && s % 5 == 0) {
+          v = std::nan("");
+        } else if (r == 2 && s % 11 == 0) {
+          v = std::numeric_limits<double>::infinity();
+        } else if (!std::isfinite(v)) {
+          v = static_cast<double>(next() % 1000);
+        } else {
+          v += static_cast<double>(next() % 1000) / 7.0;
+        }
+        mem_.Add(l, int64_t{i} * 15000 + static_cast<int64_t>(next() % 3000), v);
+      }
+    }
+  }
+
+  absl::StatusOr<Result> Run(Engine& e, std::string_view q, bool range) {
+    return range ? e.RangeQuery(storage_, q, 0, 750000, 30000)
+                 : e.InstantQuery(storage_, q, 600000);
+  }
+
+  static constexpr int kSeries = 2200;  // > kRoundsInFlight rounds of kSeriesBatch (512)
+  MemoryStorage mem_;
+  ThreadedStorage storage_{&mem_};
+};
+
+TEST_F(ParallelRangeTest, MatchesSequentialEvaluation) {
+  Engine seq{EngineOptions{.parallel_min_series = 0}};
+  Engine par{EngineOptions{.parallel_min_series = 1}};
+  storage_.need_helper = true;
+  const char* queries[] = {
+      "sum by (job) (rate(m[2m]))",
+      "sum(rate(m[2m]))",
+      "avg without (inst) (increase(m[2m]))",
+      "max by (le) (max_over_time(m[2m]))",
+      "stddev by (job) (deriv(m[2m]))",
+      "count(changes(m[2m]))",
+      "sum by (le) (rate({__name__=~\"m|g_total_not\"}[2m]))",
+      "rate({__name__=~\"m|g_total_not\"}[2m])",
+      "rate(g_total_not[2m])",
+      "sum(rate(g_total_not[2m]))",
+      "irate(m[2m])",
+      "last_over_time(m[2m])",
+      "quantile_over_time(0.9, m[2m])",
+      "quantile_over_time(2, m[2m])",
+      "predict_linear(m[2m], 60)",
+      "avg_over_time(m[2m] offset 1m)",
+      "sum_over_time(m[2m] @ 300)",
+      "topk(3, rate(m[2m]))",
+      "histogram_quantile(0.9, sum by (le) (rate(m[5m])))",
+      "sum by (job) (rate(m{le=~\"1|2\"}[5m])) / sum by (job) (rate(m[5m]))",
+      "absent_over_time(m[1m])",
+  };
+  for (const char* q : queries) {
+    for (bool range : {true, false}) {
+      SCOPED_TRACE(absl::StrCat(q, range ? " (range)" : " (instant)"));
+      ExpectSameResult(Run(seq, q, range), Run(par, q, range), q);
+    }
+  }
+  EXPECT_FALSE(storage_.helper_wait_failed.load()) << "no worker read a series";
+  EXPECT_TRUE(storage_.helper_seen.load());
+}
+
+TEST_F(ParallelRangeTest, FirstErrorInSeriesOrderWins) {
+  // Corrupt series in label order 0100 < 0333 (same round, other work items) < 1900 (a later
+  // round): the first one's error is the query's, whichever worker read it.
+  for (const char* inst : {"1900", "0333", "0100"}) {
+    for (int64_t t : {15000, 590000}) {
+      mem_.Add(L({{"__name__", "m"}, {"inst", inst}, {"zbad", "1"}}), t, 1);
+    }
+  }
+  Engine seq{EngineOptions{.parallel_min_series = 0}};
+  Engine par{EngineOptions{.parallel_min_series = 1}};
+  for (const char* q : {"sum by (job) (rate(m[2m]))", "rate(m[2m])"}) {
+    for (bool range : {true, false}) {
+      auto a = Run(seq, q, range);
+      auto b = Run(par, q, range);
+      ASSERT_FALSE(b.ok()) << q;
+      EXPECT_EQ(b.status().code(), absl::StatusCode::kDataLoss) << q;
+      EXPECT_THAT(std::string(b.status().message()), ::testing::HasSubstr("0100")) << q;
+      ExpectSameResult(a, b, q);
+    }
+  }
+}
+
+TEST_F(ParallelRangeTest, LimitsAndCancellationMatchSequential) {
+  // Around the query's sample peak, both engines must agree on success or the limit error.
+  for (int64_t limit : {100, 1000, 5000, 20000, 40000, 60000, 80000, 100000, 200000, 1000000}) {
+    Engine seq{EngineOptions{.max_samples = limit, .parallel_min_series = 0}};
+    Engine par{EngineOptions{.max_samples = limit, .parallel_min_series = 1}};
+    for (const char* q : {"sum by (job) (rate(m[2m]))", "rate(m[2m])"}) {
+      SCOPED_TRACE(absl::StrCat(q, " limit ", limit));
+      ExpectSameResult(Run(seq, q, true), Run(par, q, true), q);
+    }
+  }
+  // Canceled while workers read the series: the query fails as canceled.
+  Engine par{EngineOptions{.parallel_min_series = 1}};
+  for (const char* q : {"sum by (job) (rate(m[2m]))", "rate(m[2m])"}) {
+    std::atomic<bool> cancel{false};
+    storage_.cancel_after_reads = &cancel;
+    storage_.reads_before_cancel = 1500;
+    storage_.reads = 0;
+    QueryOptions qo;
+    qo.cancel = &cancel;
+    auto r = par.RangeQuery(storage_, q, 0, 750000, 30000, qo);
+    storage_.cancel_after_reads = nullptr;
+    ASSERT_FALSE(r.ok()) << q;
+    EXPECT_EQ(KindOf(r.status()), ErrorKind::kCanceled) << q << ": " << r.status();
+    EXPECT_TRUE(cancel.load());
+  }
 }
 
 }  // namespace

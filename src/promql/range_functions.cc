@@ -53,6 +53,8 @@ std::pair<double, double> LinearRegression(std::span<const Point> s, int64_t int
   return {slope, sy / n - slope * sx / n};
 }
 
+}  // namespace
+
 bool ExtrapolatedRate(std::span<const Point> s, int64_t te, int64_t range, bool counter, bool rate,
                       double* out) {
   if (s.size() < 2) return false;
@@ -83,7 +85,6 @@ bool ExtrapolatedRate(std::span<const Point> s, int64_t te, int64_t range, bool 
   return true;
 }
 
-}  // namespace
 
 WindowStatus EvalWindowFunction(std::string_view name, std::span<const Point> w,
                                 const WindowArgs& a, double* out, std::string* warning) {

@@ -28,6 +28,12 @@ enum class WindowStatus { kValue, kEmpty, kUnsupported };
 WindowStatus EvalWindowFunction(std::string_view name, std::span<const Point> w,
                                 const WindowArgs& args, double* out, std::string* warning);
 
+// rate (counter, rate), increase (counter) and delta over one window ending at `te`, with
+// Prometheus' extrapolation (extrapolatedRate); false when the window has fewer than two
+// samples. What EvalWindowFunction computes for those names, callable without the name lookup.
+bool ExtrapolatedRate(std::span<const Point> w, int64_t te, int64_t range, bool counter, bool rate,
+                      double* out);
+
 // Prometheus' mean: Kahan-compensated direct sum, switching to an incremental mean when the
 // sum would overflow. NaN for no values.
 double AverageOf(const std::vector<double>& vals);

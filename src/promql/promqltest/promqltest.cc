@@ -643,6 +643,9 @@ FileStats RunFile(const std::string& path, const std::set<std::string>& exclusio
   EngineOptions opts;
   opts.timeout_ms = 0;
   opts.delayed_name_removal = true;  // as Prometheus' test engine
+  // Every range function over a matrix selector runs on the thread pool, so that these files
+  // check the parallel evaluation too (the engine tests compare it with the one-thread one).
+  opts.parallel_min_series = 1;
   Engine engine(opts);
   bool native_loaded = false;
   for (size_t i = 0; i < lines.size(); ++i) {
