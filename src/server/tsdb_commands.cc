@@ -170,7 +170,8 @@ class Verifier {
         sr.clear();
         st = storage::wal::DecodeSeries(rec, &sr);
         series += sr.size();
-      } else if (*type == storage::wal::RecordType::kSamples) {
+      } else if (*type == storage::wal::RecordType::kSamples ||
+                 *type == storage::wal::RecordType::kOooSamples) {
         sa.clear();
         st = storage::wal::DecodeSamples(rec, &sa);
         samples += sa.size();
