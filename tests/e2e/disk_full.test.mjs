@@ -1,9 +1,10 @@
-// Disk full, for real: the data dir sits on a small tmpfs (needs root to mount; skipped
+// Disk full, for real: the data dir sits on a small (16 MiB) tmpfs (needs root to mount; skipped
 // otherwise). A filler file takes the free space; pushes then answer 503 with Retry-After and a
 // message saying the disk is full; once the filler is gone, pushes succeed again without a
 // restart, every acknowledged sample is there, and the data dir verifies clean.
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, execFile } from 'node:child_process';
@@ -18,7 +19,8 @@ const execFileAsync = promisify(execFile);
 
 function tryMount(dir) {
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir], { stdio: 'ignore' });
+    // Room for the WAL's few MiB of zeros written ahead, and for the filler to free.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
@@ -45,9 +47,17 @@ describe('disk full', () => {
     const creds = await createToken(dataDir, 'df');
     server = await startServer(dataDir);
     const t0 = Date.now() - 60_000;
+    // Each push also carries ~25 KB of incompressible ballast series (the WAL compresses its
+    // frames and keeps a few MiB of zeros written ahead of its position to make syncs cheap,
+    // so small or repetitive pushes could go on fitting into space it reserved before the
+    // disk filled up).
+    const ballast = () => Array.from({ length: 64 }, (_, j) => ({
+      labels: { __name__: 'df_ballast', j: String(j), pad: crypto.randomBytes(192).toString('hex') },
+      samples: [[1, t0]],
+    }));
     const send = (i) => post(server, '/api/v1/push', {
       headers: { ...authHeaders(creds), ...REMOTE_WRITE_HEADERS },
-      body: remoteWriteBody([{ labels: { __name__: 'df_test', i: String(i), pad: 'x'.repeat(300) }, samples: [[i, t0 + i]] }]),
+      body: remoteWriteBody([{ labels: { __name__: 'df_test', i: String(i), pad: 'x'.repeat(300) }, samples: [[i, t0 + i]] }, ...ballast()]),
     });
     const acked = [];
     let r = await send(0);
@@ -55,7 +65,7 @@ describe('disk full', () => {
     acked.push(0);
 
     const fd = fs.openSync(filler, 'w');
-    try { fs.writeSync(fd, Buffer.alloc(8 << 20)); } catch (e) { assert.equal(e.code, 'ENOSPC'); }
+    try { fs.writeSync(fd, Buffer.alloc(32 << 20)); } catch (e) { assert.equal(e.code, 'ENOSPC'); }
     fs.closeSync(fd);
     let full = null;
     for (let i = 1; i < 500 && !full; i++) {
