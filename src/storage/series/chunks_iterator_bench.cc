@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "storage/chunk/bench_rng.h"
 #include "storage/chunk/xor.h"
 #include "storage/chunk/xor_reference.h"
 #include "storage/series/chunks_iterator_reference.h"
@@ -19,26 +20,7 @@
 namespace xscaler::storage::series {
 namespace {
 
-struct Rng {
-  uint64_t s;
-  uint64_t Next() {
-    s += 0x9e3779b97f4a7c15ULL;
-    uint64_t z = s;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  double Uniform() { return static_cast<double>(Next() >> 11) / 9007199254740992.0; }
-  double Poisson(double mean) {
-    const double l = std::exp(-mean);
-    double k = 0, p = Uniform();
-    while (p > l && k < 1000) {
-      p *= Uniform();
-      k += 1;
-    }
-    return k;
-  }
-};
+using Rng = chunk::BenchRng;
 
 std::vector<chunk::ChunkData> SeriesChunks(uint64_t id) {
   Rng r{id};
