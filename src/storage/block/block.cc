@@ -272,13 +272,8 @@ class BlockChunkSeriesSet final : public series::ChunkSeriesSet {
                                                 dec.status().message()));
       }
       if (enc.NumSamples() == 0) continue;
-      auto bytes = std::make_shared<std::string>(enc.Bytes());
-      chunk::ChunkData nc;
-      nc.min_t = enc.MinTime();
-      nc.max_t = enc.MaxTime();
-      nc.bytes = *bytes;
-      nc.owner = std::move(bytes);
-      out.push_back(std::move(nc));
+      out.push_back(
+          chunk::ChunkData::Owning(enc.MinTime(), enc.MaxTime(), std::string(enc.Bytes())));
     }
     chunks = std::move(out);
     return absl::OkStatus();

@@ -28,13 +28,7 @@ inline std::vector<chunk::ChunkData> MakeChunks(const Samples& s, size_t per_chu
     chunk::XorEncoder enc;
     size_t end = std::min(s.size(), i + per_chunk);
     for (size_t j = i; j < end; ++j) enc.Append(s[j].first, s[j].second);
-    auto bytes = std::make_shared<std::string>(enc.Bytes());
-    chunk::ChunkData cd;
-    cd.min_t = s[i].first;
-    cd.max_t = s[end - 1].first;
-    cd.bytes = *bytes;
-    cd.owner = bytes;
-    out.push_back(std::move(cd));
+    out.push_back(chunk::ChunkData::Owning(s[i].first, s[end - 1].first, std::string(enc.Bytes())));
   }
   return out;
 }

@@ -8,7 +8,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <utility>
 
 namespace xscaler::storage::chunk {
 
@@ -17,6 +19,12 @@ struct ChunkData {
   int64_t max_t = 0;
   std::string_view bytes;
   std::shared_ptr<const void> owner;
+
+  // A chunk that owns `encoded` (a freshly encoded or copied chunk).
+  static ChunkData Owning(int64_t min_t, int64_t max_t, std::string encoded) {
+    auto owned = std::make_shared<const std::string>(std::move(encoded));
+    return ChunkData{min_t, max_t, *owned, std::move(owned)};
+  }
 };
 
 }  // namespace xscaler::storage::chunk

@@ -96,8 +96,7 @@ class HeadChunkSeriesSet final : public series::ChunkSeriesSet {
       if (!dec.status().ok() && err_.ok()) err_ = dec.status();  // a head chunk never is
       if (enc.NumSamples() == 0) continue;
       const int64_t lo = enc.MinTime(), hi = enc.MaxTime();
-      auto bytes = std::make_shared<const std::string>(enc.Release());
-      out.push_back({lo, hi, *bytes, bytes});
+      out.push_back(chunk::ChunkData::Owning(lo, hi, enc.Release()));
     }
     chunks_ = std::move(out);
   }

@@ -303,8 +303,8 @@ absl::Status MemSeries::Snapshot(int64_t mint, int64_t maxt, const ChunkStore* s
     }
   }
   if (open_.NumSamples() > 0 && open_.MaxTime() >= mint && open_.MinTime() <= maxt) {
-    auto copy = std::make_shared<const std::string>(open_.Bytes());
-    out->push_back({open_.MinTime(), open_.MaxTime(), *copy, copy});
+    out->push_back(
+        chunk::ChunkData::Owning(open_.MinTime(), open_.MaxTime(), std::string(open_.Bytes())));
   }
   if (ooo_ == nullptr) return absl::OkStatus();
   for (const auto& c : ooo_->chunks) {
@@ -319,8 +319,7 @@ absl::Status MemSeries::Snapshot(int64_t mint, int64_t maxt, const ChunkStore* s
   }
   if (enc.NumSamples() > 0) {
     const int64_t lo = enc.MinTime(), hi = enc.MaxTime();
-    auto bytes = std::make_shared<const std::string>(enc.Release());
-    out->push_back({lo, hi, *bytes, bytes});
+    out->push_back(chunk::ChunkData::Owning(lo, hi, enc.Release()));
     *overlaps = true;
   }
   return absl::OkStatus();

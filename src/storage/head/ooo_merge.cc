@@ -38,8 +38,7 @@ absl::Status EncodeRun(std::vector<chunk::ChunkData>::const_iterator begin,
   auto flush = [&] {
     if (enc.NumSamples() == 0) return;
     const int64_t lo = enc.MinTime(), hi = enc.MaxTime();
-    auto bytes = std::make_shared<const std::string>(enc.Release());
-    out->push_back({lo, hi, *bytes, bytes});
+    out->push_back(chunk::ChunkData::Owning(lo, hi, enc.Release()));
   };
   for (size_t k = 0; k < samples.size(); ++k) {
     if (k > 0 && samples[k].t == samples[k - 1].t) continue;

@@ -49,13 +49,7 @@ std::vector<chunk::ChunkData> SeriesChunks(uint64_t id) {
         v = std::max(0.0, v + 0.2 * (1 - v) + 0.05 * (r.Uniform() - 0.5));
       }
     }
-    auto bytes = std::make_shared<std::string>(enc.Bytes());
-    chunk::ChunkData cd;
-    cd.min_t = enc.MinTime();
-    cd.max_t = enc.MaxTime();
-    cd.bytes = *bytes;
-    cd.owner = bytes;
-    out.push_back(std::move(cd));
+    out.push_back(chunk::ChunkData::Owning(enc.MinTime(), enc.MaxTime(), std::string(enc.Bytes())));
   }
   return out;
 }

@@ -35,14 +35,9 @@ std::vector<chunk::ChunkData> RandomChunks(std::mt19937_64& rng, int64_t* first,
       *last = t;
       t += 1 + static_cast<int64_t>(rng() % 30);
     }
-    auto bytes = std::make_shared<std::string>(enc.Bytes());
-    if (rng() % 12 == 0) bytes->resize(rng() % bytes->size());  // corrupt: truncated
-    chunk::ChunkData cd;
-    cd.min_t = enc.MinTime();
-    cd.max_t = enc.MaxTime();
-    cd.bytes = *bytes;
-    cd.owner = bytes;
-    out.push_back(std::move(cd));
+    std::string bytes(enc.Bytes());
+    if (rng() % 12 == 0) bytes.resize(rng() % bytes.size());  // corrupt: truncated
+    out.push_back(chunk::ChunkData::Owning(enc.MinTime(), enc.MaxTime(), std::move(bytes)));
   }
   return out;
 }
